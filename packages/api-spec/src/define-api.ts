@@ -1,0 +1,194 @@
+import { z } from 'zod';
+import { canonicalJson, describeSchema, type SchemaNode } from './describe-schema.js';
+import { FRAMEWORK_ERROR_CODES } from './errors.js';
+import { fingerprintOf } from './fingerprint.js';
+import { type FixedLayout, fixedLayoutOf } from './fixed-layout.js';
+
+/** Control-plane calls go over virtio (kicks allowed); data-plane calls over the polled ring. */
+export type Plane = 'control' | 'data';
+
+export type ArgsShape = Record<string, z.ZodType>;
+
+/** One function of an API, as the spec author writes it. */
+export interface FunctionDefinition<
+  Args extends ArgsShape = ArgsShape,
+  Result extends z.ZodType = z.ZodType,
+  Err extends string = string,
+> {
+  plane: Plane;
+  /** Named arguments; the function takes one object with these fields. */
+  args: Args;
+  result: Result;
+  /** The API error codes this function may return (framework codes are always possible). */
+  errors: readonly Err[];
+  /** One line for generated docs and error messages. */
+  summary?: string;
+}
+
+export type FunctionMap = Record<string, FunctionDefinition>;
+
+export interface ApiDefinition<Fns extends FunctionMap, Err extends string> {
+  /** The API's name, e.g. "unimem". */
+  name: string;
+  /** Bumped on any change; part of the fingerprint. */
+  version: number;
+  /** Every error code the API may return, beyond the framework's own. */
+  errors: readonly Err[];
+  functions: Fns;
+}
+
+/** A function of a defined API, compiled once: ids, schemas, canonical form, layouts. */
+export interface CompiledFunction {
+  readonly id: number;
+  readonly name: string;
+  readonly plane: Plane;
+  readonly errors: ReadonlySet<string>;
+  readonly args: z.ZodObject;
+  readonly result: z.ZodType;
+  readonly argsNode: SchemaNode;
+  readonly resultNode: SchemaNode;
+  /** Fixed layouts, present for data-plane functions only. */
+  readonly argsLayout?: FixedLayout;
+  readonly resultLayout?: FixedLayout;
+}
+
+/** A defined API: the single source of truth for stubs, dispatchers, codecs and fingerprints. */
+export interface ApiSpec<Fns extends FunctionMap = FunctionMap, Err extends string = string> {
+  readonly name: string;
+  readonly version: number;
+  readonly errors: readonly Err[];
+  readonly functions: Fns;
+  /** Functions by id; ids are 1-based, in declaration order. */
+  readonly table: readonly CompiledFunction[];
+  /** SHA-256 (hex) of the canonical spec. */
+  readonly fingerprint: string;
+  /** The first 32 bits of the fingerprint; every frame carries it. */
+  readonly fingerprint32: number;
+  /** The canonical form that was hashed (stable JSON). */
+  readonly canonical: string;
+  lookup(name: string): CompiledFunction | undefined;
+}
+
+/** Options of a single call, on the guest side. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Milliseconds before the call fails with TIMEOUT. */
+  timeoutMs?: number;
+}
+
+type ArgsIn<F extends FunctionDefinition> = z.input<z.ZodObject<F['args']>>;
+type ArgsOut<F extends FunctionDefinition> = z.output<z.ZodObject<F['args']>>;
+type ResultIn<F extends FunctionDefinition> = z.input<F['result']>;
+type ResultOut<F extends FunctionDefinition> = z.output<F['result']>;
+
+/** The guest-facing signature of one function: one named-arguments object, a promise. */
+export type MethodOf<F extends FunctionDefinition> =
+  {} extends ArgsIn<F>
+    ? (args?: ArgsIn<F>, options?: CallOptions) => Promise<ResultOut<F>>
+    : (args: ArgsIn<F>, options?: CallOptions) => Promise<ResultOut<F>>;
+
+/** The API object an application calls: what a stub is, and what a native engine offers. */
+export type ApiOf<S extends ApiSpec> = { [K in keyof S['functions']]: MethodOf<S['functions'][K]> };
+
+/** What the host implements: every function, receiving validated arguments. */
+export type ImplOf<S extends ApiSpec> = {
+  [K in keyof S['functions']]: (
+    args: ArgsOut<S['functions'][K]>,
+  ) => ResultIn<S['functions'][K]> | Promise<ResultIn<S['functions'][K]>>;
+};
+
+/** The error codes a spec may produce: its own and the framework's. */
+export type ErrorCodeOf<S extends ApiSpec> =
+  | S['errors'][number]
+  | (typeof FRAMEWORK_ERROR_CODES)[number];
+
+/** Most functions an API may have (function ids travel as u16). */
+export const MAX_FUNCTIONS = 0xffff;
+
+/**
+ * Declares an API as data. Everything else (stub, dispatcher, codecs, fingerprint) derives
+ * from the value returned. Mistakes in the spec (an undeclared error code, a data-plane
+ * argument without a fixed size, an unsupported zod type) throw here, at definition time.
+ */
+export function defineApi<
+  const Err extends string,
+  const Fns extends Record<string, FunctionDefinition<ArgsShape, z.ZodType, NoInfer<Err>>>,
+>(definition: ApiDefinition<Fns, Err>): ApiSpec<Fns, Err> {
+  const { name, version, errors, functions } = definition;
+  if (!/^[a-z][a-z0-9-]*$/.test(name)) {
+    throw new TypeError(`API name '${name}' must be lower-case letters, digits and dashes`);
+  }
+  if (!Number.isInteger(version) || version < 0) {
+    throw new TypeError(`API '${name}': version must be a non-negative integer`);
+  }
+  const reserved = new Set<string>(FRAMEWORK_ERROR_CODES);
+  for (const code of errors) {
+    if (reserved.has(code))
+      throw new TypeError(`API '${name}': error code ${code} is a framework code`);
+  }
+  const entries = Object.entries(functions);
+  if (entries.length > MAX_FUNCTIONS) throw new TypeError(`API '${name}': too many functions`);
+
+  const declared = new Set<string>(errors);
+  const table = entries.map(([fnName, fn], index) =>
+    compileFunction(name, fnName, fn, index + 1, declared),
+  );
+  const canonical = canonicalJson({
+    name,
+    version,
+    errors: [...errors],
+    functions: table.map((f) => ({
+      name: f.name,
+      plane: f.plane,
+      errors: [...f.errors],
+      args: f.argsNode,
+      result: f.resultNode,
+    })),
+  });
+  const fingerprint = fingerprintOf(canonical);
+  const byName = new Map(table.map((f) => [f.name, f]));
+  return {
+    name,
+    version,
+    errors,
+    functions,
+    table,
+    canonical,
+    fingerprint,
+    fingerprint32: Number.parseInt(fingerprint.slice(0, 8), 16) >>> 0,
+    lookup: (fnName) => byName.get(fnName),
+  };
+}
+
+function compileFunction(
+  api: string,
+  name: string,
+  fn: FunctionDefinition,
+  id: number,
+  declared: ReadonlySet<string>,
+): CompiledFunction {
+  const path = `${api}.${name}`;
+  if (fn.plane !== 'control' && fn.plane !== 'data') {
+    throw new TypeError(`${path}: plane must be 'control' or 'data'`);
+  }
+  for (const code of fn.errors) {
+    if (!declared.has(code))
+      throw new TypeError(`${path}: error code ${code} is not declared by the API`);
+  }
+  const args = z.object(fn.args).strict();
+  const argsNode = describeSchema(args, `${path}(args)`);
+  const resultNode = describeSchema(fn.result, `${path}(result)`);
+  const data = fn.plane === 'data';
+  return {
+    id,
+    name,
+    plane: fn.plane,
+    errors: new Set(fn.errors),
+    args,
+    result: fn.result,
+    argsNode,
+    resultNode,
+    argsLayout: data ? fixedLayoutOf(argsNode, `${path}(args)`) : undefined,
+    resultLayout: data ? fixedLayoutOf(resultNode, `${path}(result)`) : undefined,
+  };
+}
