@@ -1,0 +1,135 @@
+import { type Codec, createCodec } from './codec.js';
+import type { ApiSpec, CompiledFunction, ImplOf } from './define-api.js';
+import { FRAMEWORK_ERROR_CODES, VrdmaError } from './errors.js';
+import { shortFingerprint } from './fingerprint.js';
+import { decodeFrame, FRAME_HEADER_SIZE, type Frame, FrameKind } from './frame.js';
+import { summariseIssues } from './issues.js';
+
+/** A refused or failed call, reported to whoever hosts the dispatcher (for logs and metrics). */
+export interface DispatchFailure {
+  fn?: string;
+  error: VrdmaError;
+}
+
+export interface DispatcherOptions {
+  onFailure?(failure: DispatchFailure): void;
+}
+
+/** The host-side router of one connection. */
+export interface Dispatcher {
+  readonly spec: ApiSpec;
+  /** Serves one request frame. Always resolves with a reply frame; never throws. */
+  handle(request: Uint8Array): Promise<Uint8Array>;
+}
+
+const FRAMEWORK_CODES = new Set<string>(FRAMEWORK_ERROR_CODES);
+
+/**
+ * Routes request frames to `impl`. Everything in a frame is treated as hostile: the header,
+ * the fingerprint, the function id and every argument are checked before `impl` sees them,
+ * and any failure becomes a typed error reply.
+ */
+export function createDispatcher<S extends ApiSpec>(
+  spec: S,
+  impl: ImplOf<S>,
+  options: DispatcherOptions = {},
+): Dispatcher {
+  for (const fn of spec.table) {
+    if (typeof (impl as Record<string, unknown>)[fn.name] !== 'function') {
+      throw new TypeError(`implementation of ${spec.name} lacks function ${fn.name}`);
+    }
+  }
+  const codec = createCodec(spec);
+  const handlers = spec.table.map((fn) => {
+    const method = (impl as Record<string, (args: unknown) => unknown>)[fn.name]!.bind(impl);
+    return { fn, method };
+  });
+
+  const fail = (
+    fnId: number,
+    callId: number,
+    error: VrdmaError,
+    fn?: CompiledFunction,
+  ): Uint8Array => {
+    options.onFailure?.({ fn: fn?.name, error });
+    return codec.encodeError(fnId, callId, error);
+  };
+
+  return {
+    spec,
+    async handle(request) {
+      let frame: Frame;
+      try {
+        frame = decodeFrame(request);
+      } catch (error) {
+        const { fnId, callId } = salvageIds(request);
+        return fail(fnId, callId, VrdmaError.from(error, 'MALFORMED_FRAME'));
+      }
+      const { fnId, callId } = frame;
+      if (frame.kind !== FrameKind.Request) {
+        return fail(
+          fnId,
+          callId,
+          new VrdmaError('MALFORMED_FRAME', `expected a request frame, got kind ${frame.kind}`),
+        );
+      }
+      if (frame.fingerprint32 !== spec.fingerprint32) {
+        return fail(fnId, callId, mismatch(spec, frame.fingerprint32));
+      }
+      const handler = handlers[fnId - 1];
+      if (!handler) {
+        return fail(
+          fnId,
+          callId,
+          new VrdmaError('UNKNOWN_FUNCTION', `${spec.name} has no function with id ${fnId}`),
+        );
+      }
+      const { fn, method } = handler;
+      try {
+        const args = decodeArgs(codec, fn, frame);
+        const result = await method(args);
+        return codec.encodeResult(fn, callId, result);
+      } catch (error) {
+        return fail(fnId, callId, replyError(fn, error), fn);
+      }
+    },
+  };
+}
+
+function decodeArgs(codec: Codec, fn: CompiledFunction, frame: Frame): unknown {
+  const raw = codec.decodeArgs(fn, frame);
+  if (fn.argsLayout) return raw;
+  const parsed = fn.args.safeParse(raw);
+  if (!parsed.success) {
+    throw new VrdmaError('INVALID_ARGUMENT', `${fn.name}: ${summariseIssues(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+/** Keeps declared and framework codes; anything else is INTERNAL, with no stack sent. */
+function replyError(fn: CompiledFunction, error: unknown): VrdmaError {
+  if (error instanceof VrdmaError) {
+    if (fn.errors.has(error.code) || FRAMEWORK_CODES.has(error.code)) return error;
+    return new VrdmaError(
+      'INTERNAL',
+      `${fn.name} failed with undeclared code ${error.code}: ${error.message}`,
+    );
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new VrdmaError('INTERNAL', `${fn.name} failed: ${message}`);
+}
+
+function mismatch(spec: ApiSpec, guest: number): VrdmaError {
+  return new VrdmaError(
+    'FINGERPRINT_MISMATCH',
+    `guest spec fingerprint ${shortFingerprint(guest)} does not match host spec ${spec.name} v${spec.version} (${shortFingerprint(spec.fingerprint)}); rebuild the guest against the host's spec`,
+  );
+}
+
+/** Best effort: the ids of a frame too broken to decode, so the reply reaches its caller. */
+function salvageIds(request: unknown): { fnId: number; callId: number } {
+  if (!(request instanceof Uint8Array) || request.length < FRAME_HEADER_SIZE)
+    return { fnId: 0, callId: 0 };
+  const view = new DataView(request.buffer, request.byteOffset, request.byteLength);
+  return { fnId: view.getUint16(2, true), callId: view.getUint32(4, true) };
+}

@@ -1,0 +1,76 @@
+import { VrdmaError } from './errors.js';
+
+/**
+ * Every message is a frame: a 12-byte little-endian header, then the payload.
+ *
+ *   0  u8   version (FRAME_VERSION)
+ *   1  u8   kind (FrameKind)
+ *   2  u16  function id
+ *   4  u32  call id
+ *   8  u32  spec fingerprint, first 32 bits
+ *  12  ...  payload: msgpack (control plane, errors) or a fixed-layout record (data plane)
+ */
+export const FRAME_VERSION = 1;
+export const FRAME_HEADER_SIZE = 12;
+
+export const FrameKind = {
+  Request: 1,
+  Result: 2,
+  Error: 3,
+} as const;
+export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
+
+export interface FrameHeader {
+  kind: FrameKind;
+  fnId: number;
+  callId: number;
+  fingerprint32: number;
+}
+
+export interface Frame extends FrameHeader {
+  payload: Uint8Array;
+}
+
+export function writeFrameHeader(view: DataView, at: number, header: FrameHeader): void {
+  view.setUint8(at, FRAME_VERSION);
+  view.setUint8(at + 1, header.kind);
+  view.setUint16(at + 2, header.fnId, true);
+  view.setUint32(at + 4, header.callId, true);
+  view.setUint32(at + 8, header.fingerprint32, true);
+}
+
+/** Builds a frame around a payload (one allocation, one copy of the payload). */
+export function encodeFrame(header: FrameHeader, payload: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(FRAME_HEADER_SIZE + payload.length);
+  writeFrameHeader(new DataView(bytes.buffer), 0, header);
+  bytes.set(payload, FRAME_HEADER_SIZE);
+  return bytes;
+}
+
+/** Reads a frame; a short or unknown header is MALFORMED_FRAME. The payload is a view, not a copy. */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  if (!(bytes instanceof Uint8Array))
+    throw new VrdmaError('MALFORMED_FRAME', 'a frame must be bytes');
+  if (bytes.length < FRAME_HEADER_SIZE) {
+    throw new VrdmaError(
+      'MALFORMED_FRAME',
+      `frame of ${bytes.length} bytes is shorter than its header`,
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint8(0);
+  if (version !== FRAME_VERSION) {
+    throw new VrdmaError('MALFORMED_FRAME', `frame version ${version}, expected ${FRAME_VERSION}`);
+  }
+  const kind = view.getUint8(1);
+  if (kind !== FrameKind.Request && kind !== FrameKind.Result && kind !== FrameKind.Error) {
+    throw new VrdmaError('MALFORMED_FRAME', `unknown frame kind ${kind}`);
+  }
+  return {
+    kind,
+    fnId: view.getUint16(2, true),
+    callId: view.getUint32(4, true),
+    fingerprint32: view.getUint32(8, true),
+    payload: bytes.subarray(FRAME_HEADER_SIZE),
+  };
+}
