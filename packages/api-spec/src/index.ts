@@ -1,0 +1,88 @@
+export { type Codec, createCodec } from './codec.js';
+export {
+  type ApiDefinition,
+  type ApiOf,
+  type ApiSpec,
+  type ArgsShape,
+  type CallOptions,
+  type CompiledFunction,
+  defineApi,
+  type ErrorCodeOf,
+  type FunctionDefinition,
+  type FunctionMap,
+  type ImplOf,
+  MAX_FUNCTIONS,
+  type MethodOf,
+  type Plane,
+} from './define-api.js';
+export {
+  canonicalJson,
+  describeSchema,
+  type SchemaNode,
+  SchemaSupportError,
+} from './describe-schema.js';
+export {
+  createDispatcher,
+  type Dispatcher,
+  type DispatcherOptions,
+  type DispatchFailure,
+} from './dispatcher.js';
+export {
+  FRAMEWORK_ERROR_CODES,
+  type FrameworkErrorCode,
+  isVrdmaError,
+  VrdmaError,
+  type WireError,
+} from './errors.js';
+export { fingerprintOf, shortFingerprint } from './fingerprint.js';
+export { type FixedLayout, fixedLayoutOf, MAX_FIXED_ARRAY } from './fixed-layout.js';
+export {
+  decodeFrame,
+  encodeFrame,
+  FRAME_HEADER_SIZE,
+  FRAME_VERSION,
+  type Frame,
+  type FrameHeader,
+  FrameKind,
+  writeFrameHeader,
+} from './frame.js';
+export {
+  type BufferRef,
+  bufferRef,
+  bytes,
+  GLOBAL_ADDRESS_OFFSET_BITS,
+  type GlobalAddress,
+  globalAddress,
+  type Handle,
+  handle,
+  type KindMeta,
+  kindRegistry,
+  MAX_HANDLE,
+  MAX_NODE_ID,
+  MAX_NODE_OFFSET,
+  MAX_REGION_BYTES,
+  makeGlobalAddress,
+  nodeOf,
+  nodeOffsetOf,
+  offsetAddress,
+} from './kinds.js';
+export type { CallInfo, Link } from './link.js';
+export { createLoopbackLink } from './loopback.js';
+export { createHeapRegion, type Region, regionView } from './region.js';
+export { createStub } from './stub.js';
+export type {
+  SessionOptions,
+  UnimemApi,
+  UnimemEngine,
+  UnimemErrorCode,
+  UnimemSession,
+} from './unimem/engine.js';
+export {
+  type Completion,
+  type CompletionStatus,
+  completionStatus,
+  type DeviceInfo,
+  MAX_COMPLETIONS,
+  type UnimemSpec,
+  unimemSpec,
+} from './unimem/spec.js';

@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import { defineApi } from '../define-api.js';
+import { bufferRef, globalAddress, handle } from '../kinds.js';
+
+/** Most completions one `poll` or `wait` returns. */
+export const MAX_COMPLETIONS = 16;
+
+/** How a finished transfer ended. */
+export const completionStatus = z.enum([
+  'ok',
+  /** The key does not grant this access, or was revoked before the transfer was queued. */
+  'no-permission',
+  /** The remote range is not inside the buffer the key exports. */
+  'out-of-range',
+  /** The remote node went away before the transfer finished. */
+  'node-down',
+  /** The channel was closed (or its owner detached) before the transfer finished. */
+  'canceled',
+]);
+export type CompletionStatus = z.infer<typeof completionStatus>;
+
+const completion = z.object({
+  /** The id `write` or `read` returned. */
+  transfer: z.number().int().min(0).max(0xffff_ffff),
+  status: completionStatus,
+  /** Bytes moved (0 unless status is 'ok'). */
+  bytes: z.number().int().min(0).max(0xffff_ffff),
+});
+export type Completion = z.infer<typeof completion>;
+
+const limits = z.object({
+  /** Largest single transfer, in bytes. */
+  maxTransfer: z.number().int().min(1).max(0xffff_ffff),
+  /** Channels a session may have open. */
+  maxChannels: z.number().int().min(1).max(0xffff),
+  /** Largest channel depth (transfers queued or completed but not reaped). */
+  maxQueueDepth: z.number().int().min(1).max(0xffff),
+  /** Buffers and transfer offsets must be multiples of this many bytes (1 = none). */
+  alignment: z.number().int().min(1).max(4096),
+});
+
+const deviceInfo = z.object({
+  /** The node this device belongs to. */
+  node: z.number().int().min(0).max(0xffff),
+  /** Every node of the cluster that is reachable now, including this one. */
+  nodes: z.array(z.number().int().min(0).max(0xffff)),
+  limits,
+});
+export type DeviceInfo = z.infer<typeof deviceInfo>;
+
+const transferArgs = {
+  channel: handle('Channel'),
+  /** The local bytes: a reference into one of the caller's buffers (zero-copy). */
+  local: bufferRef(),
+  /** Where the bytes go (write) or come from (read); `local.length` bytes from there. */
+  remote: globalAddress(),
+  /** The key that exports the remote buffer (`exportBuffer`), even if it is the caller's own. */
+  key: z.number().int().min(0).max(0xffff_ffff),
+  /** Start only after every earlier transfer of this channel has finished. */
+  fence: z.boolean().default(false),
+};
+
+const transferResult = z.object({
+  /** Identifies the transfer in its completion. */
+  transfer: z.number().int().min(0).max(0xffff_ffff),
+});
+
+const completions = z.object({
+  completions: z.array(completion).max(MAX_COMPLETIONS),
+});
+
+/**
+ * The Unimem RDMA API: what an application calls, natively on an engine or remoted through
+ * vrdma. Unimem gives a cluster one global address space: a global address is a node id and
+ * an offset inside that node. The engine moves bytes between a local buffer and a global
+ * address, asynchronously; completions are reaped with `poll` or `wait`.
+ *
+ * Validation of the caller's own side (handles, local buffer, length, alignment) fails the
+ * call itself; what only the remote side can know (key, range, node down) is reported in the
+ * transfer's completion.
+ */
+export const unimemSpec = defineApi({
+  name: 'unimem',
+  version: 1,
+  errors: [
+    'NOT_OPEN',
+    'ALREADY_OPEN',
+    'BAD_HANDLE',
+    'BAD_KEY',
+    'NO_MEMORY',
+    'OUT_OF_RANGE',
+    'NO_PERMISSION',
+    'TOO_LONG',
+    'MISALIGNED',
+    'NODE_DOWN',
+    'CHANNEL_FULL',
+    'LIMIT_REACHED',
+    'QUOTA_EXCEEDED',
+    'BUSY',
+  ],
+  functions: {
+    /**
+     * Attaches the caller to the device. Every other call needs an open device (NOT_OPEN).
+     * @returns the node, the reachable nodes and the engine's limits.
+     */
+    open: {
+      plane: 'control',
+      args: {},
+      result: deviceInfo,
+      errors: ['ALREADY_OPEN'],
+    },
+    /**
+     * Detaches from the device and releases everything the caller holds: buffers, keys,
+     * channels; unfinished transfers complete as 'canceled'.
+     */
+    close: {
+      plane: 'control',
+      args: {},
+      result: z.void(),
+      errors: ['NOT_OPEN'],
+    },
+    /** The device's node, the reachable nodes and the limits, as `open` returned them. */
+    query: {
+      plane: 'control',
+      args: {},
+      result: deviceInfo,
+      errors: ['NOT_OPEN'],
+    },
+    /**
+     * Allocates a DMA-able buffer of `size` bytes in memory the caller can see.
+     * @returns its handle, where it lives (`ref`, for `view`) and its global address.
+     */
+    alloc: {
+      plane: 'control',
+      args: {
+        size: z.number().int().min(1).max(0xffff_ffff),
+        /** Alignment in bytes, a power of two; defaults to the engine's alignment (at least 64). */
+        align: z
+          .number()
+          .int()
+          .min(1)
+          .max(1 << 21)
+          .optional(),
+      },
+      result: z.object({ buffer: handle('Buffer'), ref: bufferRef(), address: globalAddress() }),
+      errors: ['NOT_OPEN', 'NO_MEMORY', 'MISALIGNED', 'QUOTA_EXCEEDED', 'TOO_LONG'],
+    },
+    /** Frees a buffer and revokes every key that exports it. BUSY while transfers use it. */
+    free: {
+      plane: 'control',
+      args: { buffer: handle('Buffer') },
+      result: z.void(),
+      errors: ['NOT_OPEN', 'BAD_HANDLE', 'BUSY'],
+    },
+    /**
+     * Grants remote access to a buffer: transfers from any node that present the returned key
+     * may read and/or write it.
+     */
+    exportBuffer: {
+      plane: 'control',
+      args: { buffer: handle('Buffer'), access: z.enum(['read', 'write', 'read-write']) },
+      result: z.object({
+        key: z.number().int().min(1).max(0xffff_ffff),
+        address: globalAddress(),
+        length: z.number().int().min(0),
+      }),
+      errors: ['NOT_OPEN', 'BAD_HANDLE', 'QUOTA_EXCEEDED', 'LIMIT_REACHED'],
+    },
+    /** Withdraws a key: transfers queued after this call that present it fail with 'no-permission'. */
+    revoke: {
+      plane: 'control',
+      args: { key: z.number().int().min(1).max(0xffff_ffff) },
+      result: z.void(),
+      errors: ['NOT_OPEN', 'BAD_KEY'],
+    },
+    /** Opens a DMA channel holding up to `depth` transfers (queued or not yet reaped). */
+    openChannel: {
+      plane: 'control',
+      args: { depth: z.number().int().min(1).max(0xffff).optional() },
+      result: z.object({ channel: handle('Channel'), depth: z.number().int().min(1).max(0xffff) }),
+      errors: ['NOT_OPEN', 'LIMIT_REACHED', 'QUOTA_EXCEEDED', 'TOO_LONG'],
+    },
+    /** Closes a channel; its unfinished transfers complete as 'canceled' and are dropped. */
+    closeChannel: {
+      plane: 'control',
+      args: { channel: handle('Channel') },
+      result: z.void(),
+      errors: ['NOT_OPEN', 'BAD_HANDLE'],
+    },
+    /**
+     * RDMA put: queues a copy of `local` to `remote`. Returns once queued; the completion
+     * says how it ended. CHANNEL_FULL when the channel already holds `depth` transfers
+     * (nothing is queued: reap completions and retry).
+     */
+    write: {
+      plane: 'data',
+      args: transferArgs,
+      result: transferResult,
+      errors: [
+        'NOT_OPEN',
+        'BAD_HANDLE',
+        'OUT_OF_RANGE',
+        'TOO_LONG',
+        'MISALIGNED',
+        'CHANNEL_FULL',
+        'QUOTA_EXCEEDED',
+        'NODE_DOWN',
+      ],
+    },
+    /** RDMA get: queues a copy of `local.length` bytes from `remote` into `local`. As `write`. */
+    read: {
+      plane: 'data',
+      args: transferArgs,
+      result: transferResult,
+      errors: [
+        'NOT_OPEN',
+        'BAD_HANDLE',
+        'OUT_OF_RANGE',
+        'TOO_LONG',
+        'MISALIGNED',
+        'CHANNEL_FULL',
+        'QUOTA_EXCEEDED',
+        'NODE_DOWN',
+      ],
+    },
+    /** Reaps up to `max` finished transfers of a channel, oldest first; never waits. */
+    poll: {
+      plane: 'data',
+      args: {
+        channel: handle('Channel'),
+        max: z.number().int().min(1).max(MAX_COMPLETIONS).default(MAX_COMPLETIONS),
+      },
+      result: completions,
+      errors: ['NOT_OPEN', 'BAD_HANDLE'],
+    },
+    /**
+     * As `poll`, but waits up to `timeoutMs` for at least one completion; an empty list means
+     * the time ran out.
+     */
+    wait: {
+      plane: 'data',
+      args: {
+        channel: handle('Channel'),
+        max: z.number().int().min(1).max(MAX_COMPLETIONS).default(MAX_COMPLETIONS),
+        timeoutMs: z.number().int().min(0).max(600_000).default(1_000),
+      },
+      result: completions,
+      errors: ['NOT_OPEN', 'BAD_HANDLE'],
+    },
+  },
+});
+
+export type UnimemSpec = typeof unimemSpec;
