@@ -1,0 +1,7 @@
+export {
+  type ConformanceTarget,
+  describeUnimemConformance,
+  expectSameBytes,
+  testPattern,
+} from './conformance.js';
+export { loopbackEngine } from './loopback-engine.js';

@@ -1,0 +1,24 @@
+import { createDispatcher } from '../dispatcher.js';
+import { createLoopbackLink } from '../loopback.js';
+import { createStub } from '../stub.js';
+import type { SessionOptions, UnimemEngine, UnimemSession } from '../unimem/engine.js';
+import { unimemSpec } from '../unimem/spec.js';
+
+/**
+ * Wraps an engine so that every call of its sessions goes through the whole remoting path,
+ * stub → frame → loopback → dispatcher → engine, with no transport. Buffer views still come
+ * from the engine's memory, as they would from a shared region.
+ */
+export function loopbackEngine(engine: UnimemEngine): UnimemEngine {
+  return {
+    node: engine.node,
+    openSession(options?: SessionOptions): UnimemSession {
+      const session = engine.openSession(options);
+      const stub = createStub(
+        unimemSpec,
+        createLoopbackLink(createDispatcher(unimemSpec, session)),
+      );
+      return { ...stub, view: (ref) => session.view(ref), dispose: () => session.dispose() };
+    },
+  };
+}
