@@ -71,6 +71,12 @@ export { createLoopbackLink } from './loopback.js';
 export { createHeapRegion, type Region, regionView } from './region.js';
 export { createStub } from './stub.js';
 export type {
+  ClientTransport,
+  FrameHandler,
+  ServerTransport,
+  TransportMetrics,
+} from './transport.js';
+export type {
   SessionOptions,
   UnimemApi,
   UnimemEngine,

@@ -1,4 +1,3 @@
-export { RangeAllocator } from './allocator.js';
 export {
   createMockCluster,
   MockCluster,

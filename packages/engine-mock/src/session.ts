@@ -13,7 +13,7 @@ import {
   unimemSpec,
   VrdmaError,
 } from '@vrdma/api-spec';
-import { RangeAllocator } from './allocator.js';
+import { RangeAllocator } from '@vrdma/transport-shm';
 import { Channel } from './channel.js';
 import type { MockEngine } from './engine.js';
 import { DEFAULT_BUFFER_ALIGN } from './limits.js';

@@ -1,0 +1,34 @@
+import type { VrdmaError } from './errors.js';
+import type { Link } from './link.js';
+
+/** Counters every transport keeps; a doorbell stands for a VM exit, so each one is counted. */
+export interface TransportMetrics {
+  /** Requests sent (guest side) or served (host side). */
+  readonly messages: number;
+  /** Doorbells rung towards the peer: kicks (guest to host) or interrupts (host to guest). */
+  readonly doorbells: number;
+}
+
+/**
+ * The guest side of a transport: a link (request frame in, reply frame out, replies matched
+ * to calls by the call id in the frame header, many calls in flight), plus its lifecycle.
+ */
+export interface ClientTransport extends Link {
+  readonly metrics: TransportMetrics;
+  /** Fires once when the host is gone; every pending call has then failed with DISCONNECTED. */
+  onDisconnect(listener: (reason: VrdmaError) => void): void;
+  close(): Promise<void>;
+}
+
+/** Serves one request frame: returns (or resolves to) its reply frame. Never throws. */
+export type FrameHandler = (request: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+/** The host side of one guest's transport. */
+export interface ServerTransport {
+  readonly metrics: TransportMetrics;
+  /** Starts delivering requests to `handler`; replies may be sent in any order. */
+  serve(handler: FrameHandler): void;
+  /** Fires once when the guest is gone: detached, crashed, or stopped answering. */
+  onDisconnect(listener: (reason: VrdmaError) => void): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,1 @@
+export { RangeAllocator } from './allocator.js';
