@@ -44,6 +44,7 @@ export function createCodec(spec: ApiSpec): Codec {
       structures,
       maxSharedStructures: structures.length,
       useRecords: true,
+      mapsAsObjects: true, // plain maps from any msgpack library decode as objects
       moreTypes: false,
     });
   };
