@@ -85,12 +85,22 @@ export function createDispatcher<S extends ApiSpec>(
         );
       }
       const { fn, method } = handler;
+      let result: unknown;
       try {
-        const args = decodeArgs(codec, fn, frame);
-        const result = await method(args);
-        return codec.encodeResult(fn, callId, result);
+        result = await method(decodeArgs(codec, fn, frame));
       } catch (error) {
         return fail(fnId, callId, replyError(fn, error), fn);
+      }
+      try {
+        return codec.encodeResult(fn, callId, result);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return fail(
+          fnId,
+          callId,
+          new VrdmaError('INTERNAL', `${fn.name} returned an invalid result: ${message}`),
+          fn,
+        );
       }
     },
   };
