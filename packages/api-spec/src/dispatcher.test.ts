@@ -46,7 +46,10 @@ function setup() {
         total += by;
         return { total };
       },
-      bump: ({ by }) => ({ total: (total += by) }),
+      bump: ({ by }) => {
+        total += by;
+        return { total };
+      },
       explode: ({ how }) => {
         if (how === 'plain') throw new Error('secret detail');
         if (how === 'undeclared') throw new VrdmaError('NOT_MINE', 'x');

@@ -23,14 +23,12 @@ describe('types derived from the Unimem spec', () => {
       ref: BufferRef;
       address: GlobalAddress;
     }>();
-    expectTypeOf(api.write)
-      .parameter(0)
-      .toMatchTypeOf<{
-        channel: Handle<'Channel'>;
-        local: BufferRef;
-        remote: GlobalAddress;
-        key: number;
-      }>();
+    expectTypeOf(api.write).parameter(0).toMatchTypeOf<{
+      channel: Handle<'Channel'>;
+      local: BufferRef;
+      remote: GlobalAddress;
+      key: number;
+    }>();
     expectTypeOf(await api.poll({ channel })).toEqualTypeOf<{
       completions: Array<{
         transfer: number;
