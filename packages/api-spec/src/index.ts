@@ -68,7 +68,14 @@ export {
 } from './kinds.js';
 export type { CallInfo, Link } from './link.js';
 export { createLoopbackLink } from './loopback.js';
+export { createMemoryTransportPair } from './memory-transport.js';
 export { createHeapRegion, type Region, regionView } from './region.js';
+export {
+  SESSION_FEATURES,
+  type SessionFeature,
+  type SessionSpec,
+  sessionSpec,
+} from './session/spec.js';
 export { createStub } from './stub.js';
 export type {
   ClientTransport,
