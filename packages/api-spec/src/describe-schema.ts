@@ -17,7 +17,7 @@ export type SchemaNode =
     }
   | { type: 'bigint'; min: string | null; max: string | null }
   | { type: 'boolean' }
-  | { type: 'string'; minLength: number; maxLength: number | null }
+  | { type: 'string'; minLength: number; maxLength: number | null; formats: string[] }
   | { type: 'bytes'; maxLength: number | null }
   | { type: 'enum'; values: string[] }
   | { type: 'literal'; values: Array<string | number | boolean | null> }
@@ -79,8 +79,18 @@ export function describeSchema(schema: z.ZodType, path: string): SchemaNode {
       return describeBigint(checks, path);
     case 'boolean':
       return { type: 'boolean' };
-    case 'string':
-      return { type: 'string', ...lengthBounds(checks, path) };
+    case 'string': {
+      // Formats (regex, uuid, ...) only narrow what is valid: part of the contract, so hashed.
+      const formats = checks.filter((c) => c.check === 'string_format').map(formatOf);
+      return {
+        type: 'string',
+        ...lengthBounds(
+          checks.filter((c) => c.check !== 'string_format'),
+          path,
+        ),
+        formats,
+      };
+    }
     case 'enum':
       return {
         type: 'enum',
@@ -173,6 +183,11 @@ function describeBigint(checks: CheckDef[], path: string): SchemaNode {
     else throw new SchemaSupportError(`${path}: bigint check '${c.check}' is not supported`);
   }
   return { type: 'bigint', min: min?.toString() ?? null, max: max?.toString() ?? null };
+}
+
+function formatOf(check: CheckDef): string {
+  const pattern = (check as { pattern?: RegExp }).pattern;
+  return pattern ? `${check.format}:${pattern.source}/${pattern.flags}` : String(check.format);
 }
 
 function lengthBounds(checks: CheckDef[], path: string) {
