@@ -1,0 +1,102 @@
+import { VrdmaError } from '@vrdma/api-spec';
+
+interface Task {
+  cost: number;
+  run: () => unknown;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+interface Flow {
+  weight: number;
+  deficit: number;
+  queue: Task[];
+  /** In the round, or being served: never both, never twice. */
+  scheduled: boolean;
+}
+
+/**
+ * Deficit round robin over guests, on bytes: tasks (engine posts) run one at a time, and in
+ * each round a backlogged guest may run tasks worth up to `quantum × weight` bytes (unused
+ * credit carries over only while it stays backlogged). A guest that floods the engine gets its
+ * share, not more; an idle guest costs nothing.
+ */
+export class FairScheduler {
+  private readonly flows = new Map<number, Flow>();
+  private readonly round: number[] = [];
+  private running = false;
+
+  constructor(private readonly quantum: number) {}
+
+  addFlow(id: number, weight = 1): void {
+    this.flows.set(id, { weight, deficit: 0, queue: [], scheduled: false });
+  }
+
+  /** Forgets a guest; its queued tasks fail with `reason` and never run. */
+  removeFlow(id: number, reason: VrdmaError): void {
+    const flow = this.flows.get(id);
+    if (!flow) return;
+    this.flows.delete(id);
+    for (const task of flow.queue.splice(0)) task.reject(reason);
+  }
+
+  /** Runs `task` when its guest's turn comes; `cost` is in bytes. */
+  run<T>(id: number, cost: number, task: () => T | Promise<T>): Promise<T> {
+    const flow = this.flows.get(id);
+    if (!flow)
+      return Promise.reject(new VrdmaError('DISCONNECTED', `guest ${id} is not scheduled`));
+    return new Promise<T>((resolve, reject) => {
+      if (!flow.scheduled) {
+        flow.scheduled = true;
+        this.round.push(id);
+      }
+      flow.queue.push({ cost, run: task, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.running) {
+        // Start on the next microtask, so everything submitted in this tick joins the first round.
+        this.running = true;
+        queueMicrotask(() => void this.pump());
+      }
+    });
+  }
+
+  get backlog(): number {
+    let total = 0;
+    for (const flow of this.flows.values()) total += flow.queue.length;
+    return total;
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      while (this.round.length > 0) {
+        const id = this.round.shift()!;
+        const flow = this.flows.get(id);
+        if (!flow || flow.queue.length === 0) continue;
+        flow.deficit += this.quantum * flow.weight;
+        while (
+          flow.queue.length > 0 &&
+          flow.queue[0]!.cost <= flow.deficit &&
+          this.flows.get(id) === flow
+        ) {
+          const task = flow.queue.shift()!;
+          flow.deficit -= task.cost;
+          try {
+            task.resolve(await task.run());
+          } catch (error) {
+            task.reject(error);
+          }
+        }
+        if (this.flows.get(id) === flow) {
+          if (flow.queue.length > 0) this.round.push(id);
+          else {
+            flow.scheduled = false;
+            flow.deficit = 0;
+          }
+        }
+        // Let transports deliver what other guests sent meanwhile, so they join the round.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

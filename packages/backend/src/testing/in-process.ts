@@ -1,0 +1,51 @@
+import {
+  createHeapRegion,
+  createMemoryTransportPair,
+  type Region,
+  type SessionFeature,
+} from '@vrdma/api-spec';
+import { connectUnimem, type RemoteUnimemSession } from '@vrdma/frontend';
+import type { AttachedGuest, Host } from '../host.js';
+
+let nextRegion = 100;
+
+export interface InProcessGuest {
+  device: RemoteUnimemSession;
+  attached: AttachedGuest;
+  memory: Region;
+  /** Simulates a crash: both transports drop, without a goodbye. */
+  crash(): Promise<void>;
+}
+
+/** A guest in this process, joined to `host` by in-memory transports. */
+export async function inProcessGuest(
+  host: Host,
+  options: { label?: string; memory?: Region; weight?: number; features?: SessionFeature[] } = {},
+): Promise<InProcessGuest> {
+  const memory = options.memory ?? createHeapRegion(nextRegion++, 8 * 1024 * 1024);
+  const control = createMemoryTransportPair();
+  const data = createMemoryTransportPair();
+  const attached = host.attach({
+    label: options.label,
+    weight: options.weight,
+    control: control.server,
+    data: data.server,
+    memory,
+  });
+  const device = await connectUnimem({
+    control: control.client,
+    data: data.client,
+    memory,
+    label: options.label,
+    features: options.features,
+  });
+  await device.open();
+  return {
+    device,
+    attached,
+    memory,
+    crash: async () => {
+      await Promise.all([control.client.close(), data.client.close()]);
+    },
+  };
+}

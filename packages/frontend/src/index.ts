@@ -1,0 +1,8 @@
+export {
+  type Connection,
+  type ConnectOptions,
+  connect,
+  connectUnimem,
+  type RemoteUnimemSession,
+} from './connect.js';
+export { createPlaneRouter } from './plane-router.js';
