@@ -35,7 +35,15 @@ export class DmaEngine {
     private readonly fabric: Fabric,
     private readonly config: EngineConfig,
   ) {
-    this.credit = config.dmaBurst;
+    this.credit = this.bucketSize;
+  }
+
+  /** Most bytes the pacing bucket holds: a chunk, or 2 ms at the link's rate, within a burst. */
+  private get bucketSize(): number {
+    return Math.min(
+      this.config.dmaBurst,
+      Math.max(this.config.dmaChunk, this.config.linkBandwidth * 0.002),
+    );
   }
 
   /** Queues a transfer on its channel (the caller checked that the channel has room). */
@@ -80,7 +88,10 @@ export class DmaEngine {
   private turn(): void {
     this.stats.turns += 1;
     const initial = this.budget();
-    if (initial <= 0) return this.schedule(true);
+    if (initial <= 0) {
+      this.schedule(true);
+      return;
+    }
     let budget = initial;
     this.startWhatMay();
     while (budget > 0 && this.running.length > 0) {
@@ -122,7 +133,7 @@ export class DmaEngine {
     if (this.config.linkBandwidth <= 0) return this.config.dmaBurst;
     const now = performance.now();
     this.credit = Math.min(
-      this.config.dmaBurst,
+      this.bucketSize,
       this.credit + ((now - this.lastRefill) / 1000) * this.config.linkBandwidth,
     );
     this.lastRefill = now;
@@ -151,9 +162,15 @@ export class DmaEngine {
   private begin(transfer: Transfer): void {
     const node = nodeOf(transfer.remote);
     const route = this.fabric.route(node);
-    if (!this.node.up || !route) return this.finish(transfer, 'node-down');
+    if (!this.node.up || !route) {
+      this.finish(transfer, 'node-down');
+      return;
+    }
     if (route.kind === 'link') {
-      if (!route.link.up) return this.finish(transfer, 'node-down');
+      if (!route.link.up) {
+        this.finish(transfer, 'node-down');
+        return;
+      }
       transfer.viaLink = true;
       transfer.cancelLink = route.link.start({
         kind: transfer.kind,
@@ -171,9 +188,15 @@ export class DmaEngine {
       transfer.length,
       transfer.kind,
     );
-    if (!admission.ok) return this.finish(transfer, admission.status);
+    if (!admission.ok) {
+      this.finish(transfer, admission.status);
+      return;
+    }
     transfer.target = admission;
-    if (transfer.length === 0) return this.finish(transfer, 'ok');
+    if (transfer.length === 0) {
+      this.finish(transfer, 'ok');
+      return;
+    }
     this.running.push(transfer);
   }
 

@@ -2,7 +2,6 @@ import {
   type BufferRef,
   createHeapRegion,
   type DeviceInfo,
-  type GlobalAddress,
   type Handle,
   makeGlobalAddress,
   nodeOf,
