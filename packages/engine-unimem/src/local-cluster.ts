@@ -16,21 +16,21 @@ export interface LocalClusterOptions {
  */
 export class LocalCluster {
   private readonly byId = new Map<number, UnimemNode>();
+  private readonly routes = new Map<number, Route>();
 
   constructor(options: LocalClusterOptions = {}) {
     const ids = options.nodes ?? [0, 1];
     const fabric: Fabric = {
       members: () => [...this.byId.keys()],
       isUp: (node) => this.byId.get(node)?.up === true,
-      route: (node): Route | undefined => {
-        const owner = this.byId.get(node);
-        return owner ? { kind: 'memory', owner } : undefined;
-      },
+      route: (node): Route | undefined => this.routes.get(node),
     };
     for (const id of ids) {
       if (this.byId.has(id)) throw new RangeError(`node ${id} appears twice`);
       makeGlobalAddress(id, 0); // validates the node id
-      this.byId.set(id, new UnimemNode(id, options.config ?? {}, () => fabric));
+      const node = new UnimemNode(id, options.config ?? {}, () => fabric);
+      this.byId.set(id, node);
+      this.routes.set(id, { kind: 'memory', owner: node });
     }
     const maxNodes = this.nodes[0]?.config.maxNodes ?? 0;
     if (ids.length > maxNodes)

@@ -234,7 +234,10 @@ export class UnimemSessionImpl implements UnimemSession {
     if (local.length > maxTransfer)
       throw new VrdmaError('TOO_LONG', `${local.length} bytes exceed ${maxTransfer}`);
     const buffer = this.bufferHolding(local);
-    if (local.offset % alignment !== 0 || Number(remote % BigInt(alignment)) !== 0)
+    if (
+      alignment > 1 &&
+      (local.offset % alignment !== 0 || Number(remote % BigInt(alignment)) !== 0)
+    )
       throw new VrdmaError('MISALIGNED', `offsets must be multiples of ${alignment}`);
     const node = nodeOf(remote);
     if (!this.device.fabric.route(node))

@@ -43,7 +43,9 @@ describe('a cluster of three processes over the TCP fabric', () => {
     await Promise.all([1, 2].map((id) => child(id).request({ op: 'start', cluster, node: id })));
     node0 = await startTcpNode({ cluster, node: 0 });
     await node0.waitForPeers(15_000);
-    await Promise.all([1, 2].map((id) => child(id).request({ op: 'waitPeers', timeoutMs: 15_000 })));
+    await Promise.all(
+      [1, 2].map((id) => child(id).request({ op: 'waitPeers', timeoutMs: 15_000 })),
+    );
     session = node0.engine.openSession({ label: 'test process' });
     await session.open();
     channel = (await session.openChannel({ depth: 64 })).channel;
@@ -210,7 +212,9 @@ describe('a cluster of three processes over the TCP fabric', () => {
     const doomed: number[] = [];
     for (let i = 0; i < 3; i++) {
       const local = { ...source.ref, length: big };
-      doomed.push((await session.write({ channel: to2, local, remote: k2.address, key: k2.key })).transfer);
+      doomed.push(
+        (await session.write({ channel: to2, local, remote: k2.address, key: k2.key })).transfer,
+      );
     }
     doomed.push(
       (await session.read({ channel: to2, local: sink.ref, remote: k2.address, key: k2.key }))

@@ -12,6 +12,7 @@ import { ServedConnection } from './served-connection.js';
  */
 export class TcpFabric implements Fabric {
   private readonly links = new Map<number, PeerLink>();
+  private readonly routes = new Map<number, Route>();
   private readonly served = new Set<ServedConnection>();
   private readonly sockets = new Set<Socket>();
   private server: Server | undefined;
@@ -22,18 +23,18 @@ export class TcpFabric implements Fabric {
     private readonly self: MemoryOwner,
     private readonly config: EngineConfig,
   ) {
+    this.routes.set(self.node, { kind: 'memory', owner: self });
     for (const peer of cluster.nodes) {
       if (peer.id === self.node) continue;
-      this.links.set(
-        peer.id,
-        new PeerLink(peer, {
-          self: self.node,
-          segmentSize: config.segmentSize,
-          peerTimeoutMs: config.peerTimeoutMs,
-          reconnectMs: config.reconnectMs,
-          onChange: () => this.changed(),
-        }),
-      );
+      const link = new PeerLink(peer, {
+        self: self.node,
+        segmentSize: config.segmentSize,
+        peerTimeoutMs: config.peerTimeoutMs,
+        reconnectMs: config.reconnectMs,
+        onChange: () => this.changed(),
+      });
+      this.links.set(peer.id, link);
+      this.routes.set(peer.id, { kind: 'link', link });
     }
   }
 
@@ -47,9 +48,7 @@ export class TcpFabric implements Fabric {
   }
 
   route(node: number): Route | undefined {
-    if (node === this.self.node) return { kind: 'memory', owner: this.self };
-    const link = this.links.get(node);
-    return link ? { kind: 'link', link } : undefined;
+    return this.routes.get(node);
   }
 
   /** Starts listening at this node's address, then dials every peer. */
