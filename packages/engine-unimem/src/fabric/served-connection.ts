@@ -14,6 +14,9 @@ import {
 
 type Granted = Extract<Admission, { ok: true }>;
 
+/** Requests one peer may have in progress at once; more is a protocol error, not a leak. */
+const MAX_IN_PROGRESS = 65_536;
+
 interface IncomingWrite {
   readonly admission: Granted;
   readonly length: number;
@@ -105,6 +108,8 @@ export class ServedConnection {
   private admit(h: Header, wanted: 'read' | 'write'): Admission {
     if (this.writes.has(h.request) || this.reads.has(h.request))
       throw new ProtocolError(`request ${h.request} is already in progress`);
+    if (this.writes.size + this.reads.size >= MAX_IN_PROGRESS)
+      throw new ProtocolError(`more than ${MAX_IN_PROGRESS} requests in progress`);
     if (nodeOf(h.address) !== this.owner.node) return { ok: false, status: 'out-of-range' };
     return this.owner.admit(h.key, nodeOffsetOf(h.address), h.length, wanted);
   }
