@@ -90,7 +90,7 @@ describe('per-channel ordering and fences', () => {
     const { a, exported, big, small, channel, tail } = await setup({
       dmaChunk: 4 * KiB,
       pipelineDepth: 1,
-      linkBandwidth: 4 * 1024 * 1024,
+      linkBandwidth: 1024 * 1024,
     });
     const other = (await a.openChannel()).channel;
     for (let i = 0; i < 4; i++)
@@ -98,7 +98,7 @@ describe('per-channel ordering and fences', () => {
     await a.write({ channel: other, local: small.ref, remote: tail, key: exported.key });
     const [quick] = await reap(a, other, 1);
     expect(quick!.status).toBe('ok');
-    // The busy channel (about 250 ms of paced transfers) cannot all be done yet.
+    // The busy channel (about a second of paced transfers) cannot all be done yet.
     await turns();
     expect((await a.poll({ channel })).completions.length).toBeLessThan(4);
     await a.closeChannel({ channel });

@@ -26,7 +26,9 @@ describe('a node facing a hostile peer connection', () => {
     const ports = await freePorts(2);
     port = ports[1]!;
     const cluster = { nodes: ports.map((p, id) => ({ id, host: '127.0.0.1', port: p })) };
-    nodes = await Promise.all([0, 1].map((node) => startTcpNode({ cluster, node })));
+    nodes = await Promise.all(
+      [0, 1].map((node) => startTcpNode({ cluster, node, config: { peerTimeoutMs: 200 } })),
+    );
     await Promise.all(nodes.map((n) => n.waitForPeers(10_000)));
     owner = nodes[1]!.engine.openSession();
     user = nodes[0]!.engine.openSession();
@@ -148,5 +150,52 @@ describe('a node facing a hostile peer connection', () => {
       { numRuns: 25 },
     );
     await stillServes();
+  });
+
+  it('drops a peer that stalls mid-write, so the buffer it pinned can be freed', async () => {
+    const pinned = await owner.alloc({ size: 4096 });
+    const k = await owner.exportBuffer({ buffer: pinned.buffer, access: 'write' });
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => {});
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    let received = 0;
+    // HELLO and the refused READ's READ_DONE: proof the WRITE before it was taken in.
+    const answered = new Promise<void>((resolve) =>
+      socket.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received >= 48) resolve();
+      }),
+    );
+    socket.write(
+      Buffer.concat([
+        hello(),
+        encodeHeader({
+          type: MessageType.WRITE,
+          request: 1,
+          key: k.key,
+          length: 4096,
+          address: k.address,
+        }),
+        encodeHeader({ type: MessageType.WRITE_DATA, request: 1, length: 100, address: 0n }),
+        Buffer.alloc(100, 1),
+        encodeHeader({ type: MessageType.READ, request: 2, key: 0, length: 1, address: k.address }),
+      ]),
+    );
+    await Promise.race([answered, closed]);
+    // Admitted and half written, then silence: the owner holds the buffer...
+    await expect(owner.free({ buffer: pinned.buffer })).rejects.toMatchObject({ code: 'BUSY' });
+    // ...until the peer timeout drops the connection.
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+    expect(socket.destroyed).toBe(true);
+    // The owner's side of the connection closes too (its own event, maybe a moment later).
+    let freed = false;
+    for (let i = 0; !freed && i < 200; i++) {
+      freed = await owner.free({ buffer: pinned.buffer }).then(
+        () => true,
+        () => false,
+      );
+      if (!freed) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(freed).toBe(true);
   });
 });

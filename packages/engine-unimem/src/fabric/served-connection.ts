@@ -43,16 +43,31 @@ export class ServedConnection {
   private readonly reads = new Map<number, OutgoingRead>();
   private drainWaiters: Array<() => void> = [];
   private peer: number | undefined;
+  private lastProgress = performance.now();
+  private readonly watchdog: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly socket: Socket,
     private readonly owner: MemoryOwner,
     private readonly segmentSize: number,
+    peerTimeoutMs: number,
     onClose: () => void,
   ) {
     this.reader = new MessageReader((h) => this.onMessage(h), segmentSize);
     socket.setNoDelay(true);
+    // A peer that stalls mid-transfer must not pin this node's buffers (free says BUSY while
+    // they are held): without progress for the peer timeout, the connection is dropped.
+    this.watchdog = setInterval(
+      () => {
+        const busy = this.writes.size + this.reads.size > 0;
+        if (busy && performance.now() - this.lastProgress > peerTimeoutMs)
+          socket.destroy(new Error(`peer ${this.peer} stalled`));
+      },
+      Math.max(10, Math.floor(peerTimeoutMs / 4)),
+    );
+    this.watchdog.unref();
     socket.on('data', (chunk: Buffer) => {
+      this.lastProgress = performance.now();
       try {
         this.reader.push(chunk);
       } catch (error) {
@@ -66,6 +81,7 @@ export class ServedConnection {
     });
     socket.on('error', () => {});
     socket.on('close', () => {
+      clearInterval(this.watchdog);
       this.dropAll();
       onClose();
     });
@@ -125,6 +141,7 @@ export class ServedConnection {
       this.done(MessageType.WRITE_DONE, h.request, 'ok');
       return;
     }
+    if (this.writes.size + this.reads.size === 0) this.lastProgress = performance.now();
     this.writes.set(h.request, { admission, length: h.length, received: 0 });
   }
 
@@ -161,6 +178,7 @@ export class ServedConnection {
       stopped: false,
       released: false,
     };
+    if (this.writes.size + this.reads.size === 0) this.lastProgress = performance.now();
     this.reads.set(h.request, read);
     this.pumpRead(h.request, read);
   }
@@ -179,6 +197,7 @@ export class ServedConnection {
       const more = this.socket.write(
         read.admission.view.subarray(read.sent, read.sent + count),
         () => {
+          this.lastProgress = performance.now();
           read.unflushed -= 1;
           this.releaseRead(read);
         },

@@ -57,7 +57,8 @@ export class TcpFabric implements Fabric {
     if (!me) throw new RangeError(`node ${this.self.node} is not in the cluster config`);
     const server = createServer((socket) => {
       this.sockets.add(socket);
-      const connection = new ServedConnection(socket, this.self, this.config.segmentSize, () => {
+      const { segmentSize, peerTimeoutMs } = this.config;
+      const connection = new ServedConnection(socket, this.self, segmentSize, peerTimeoutMs, () => {
         this.served.delete(connection);
         this.sockets.delete(socket);
       });
