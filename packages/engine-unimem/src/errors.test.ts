@@ -127,10 +127,17 @@ describe('hardware-like errors', () => {
     expect((await a.query()).limits.alignment).toBe(8);
   });
 
-  it('LIMIT_REACHED past the channel count', async () => {
-    const { a } = await pair({ maxChannels: 2 });
+  it('LIMIT_REACHED past the channel count and the key table', async () => {
+    const { a, b, target, source } = await pair({ maxChannels: 2, maxKeys: 3 });
     await a.openChannel();
     await rejectsWith(a.openChannel(), 'LIMIT_REACHED');
+    // pair() exported one key on node 1; two more fill its table.
+    await b.exportBuffer({ buffer: target.buffer, access: 'read' });
+    const last = await b.exportBuffer({ buffer: target.buffer, access: 'read' });
+    await rejectsWith(b.exportBuffer({ buffer: target.buffer, access: 'read' }), 'LIMIT_REACHED');
+    await a.exportBuffer({ buffer: source.buffer, access: 'read' }); // node 0's table is its own
+    await b.revoke({ key: last.key });
+    await b.exportBuffer({ buffer: target.buffer, access: 'read' });
   });
 
   it('NODE_DOWN for a node known to be down; in-flight transfers end as node-down', async () => {

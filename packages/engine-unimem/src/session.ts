@@ -110,6 +110,9 @@ export class UnimemSessionImpl implements UnimemSession {
     async ({ buffer, access }: Args<'exportBuffer'>): Promise<Result<'exportBuffer'>> => {
       this.requireOpen();
       const record = this.buffer(buffer);
+      const { maxKeys } = this.device.config;
+      if (this.device.keys.size >= maxKeys)
+        throw new VrdmaError('LIMIT_REACHED', `node ${this.device.node} holds ${maxKeys} keys`);
       const { key } = this.device.keys.export(record, access as Access);
       this.keys.add(key);
       return {

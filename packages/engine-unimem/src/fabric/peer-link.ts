@@ -133,7 +133,12 @@ export class PeerLink implements RemoteLink {
 
   private onMessage(h: Header): PayloadSink | undefined {
     if (!this.up) {
-      if (h.type !== MessageType.HELLO || h.key !== PROTOCOL_MAGIC || h.node !== this.peer.id)
+      if (
+        h.type !== MessageType.HELLO ||
+        h.key !== PROTOCOL_MAGIC ||
+        h.status !== PROTOCOL_VERSION ||
+        h.node !== this.peer.id
+      )
         throw new ProtocolError(`expected HELLO from node ${this.peer.id}`);
       this.up = true;
       this.options.onChange();
