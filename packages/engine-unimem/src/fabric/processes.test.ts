@@ -31,11 +31,13 @@ describe('a cluster of three processes over the TCP fabric', () => {
   let session: UnimemSessionImpl;
   let channel: Handle<'Channel'>;
   const children = new Map<number, NodeProcess>();
+  const retired: NodeProcess[] = [];
+  let cluster: { nodes: { id: number; host: string; port: number }[]; engine: object };
   const child = (id: number) => children.get(id)!;
 
   beforeAll(async () => {
     const ports = await freePorts(3);
-    const cluster = {
+    cluster = {
       nodes: ports.map((port, id) => ({ id, host: '127.0.0.1', port })),
       engine: { sessionMemory: 160 * MiB },
     };
@@ -53,7 +55,7 @@ describe('a cluster of three processes over the TCP fabric', () => {
 
   afterAll(async () => {
     await node0?.shutdown();
-    for (const c of children.values()) await c.kill();
+    for (const c of [...children.values(), ...retired]) await c.kill();
   });
 
   async function transfer(
@@ -251,5 +253,41 @@ describe('a cluster of three processes over the TCP fabric', () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect((await child(1).request<DeviceInfo>({ op: 'query' })).nodes).toEqual([0, 1]);
+  }, 60_000);
+
+  it('lets a restarted node rejoin; killed while transfers stream, none hangs', async () => {
+    retired.push(child(2));
+    const fresh = new NodeProcess('node 2, restarted');
+    children.set(2, fresh);
+    await fresh.request({ op: 'start', cluster, node: 2 });
+    await node0.waitForPeers(15_000, [2]); // the link redials by itself
+    await fresh.request({ op: 'waitPeers', timeoutMs: 15_000 });
+    expect((await session.query()).nodes).toEqual([0, 1, 2]);
+
+    const size = 16 * MiB;
+    const at2 = await fresh.request<Allocated>({ op: 'alloc', size });
+    const k2 = await fresh.request<{ key: number; address: GlobalAddress }>({
+      op: 'export',
+      buffer: at2.buffer,
+      access: 'write',
+    });
+    const source = await session.alloc({ size });
+    const { channel: ch } = await session.openChannel({ depth: 16 });
+    const ids: number[] = [];
+    for (let i = 0; i < 16; i++)
+      ids.push(
+        (await session.write({ channel: ch, local: source.ref, remote: k2.address, key: k2.key }))
+          .transfer,
+      );
+    // The first one landed: the stream is running. Kill the owner now.
+    const [first] = await reap(session, ch, 1);
+    expect(first).toMatchObject({ transfer: ids[0], status: 'ok' });
+    await fresh.kill('SIGKILL');
+
+    const rest = await reap(session, ch, 15);
+    expect(rest.map((c) => c.transfer)).toEqual(ids.slice(1));
+    for (const c of rest) expect(['ok', 'node-down']).toContain(c.status);
+    expect(rest.filter((c) => c.status === 'node-down').length).toBeGreaterThan(0);
+    await session.free({ buffer: source.buffer });
   }, 60_000);
 });
