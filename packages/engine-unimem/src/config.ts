@@ -35,7 +35,7 @@ export const engineConfigSchema = z.object({
     .default(1),
   /** Keys a node's key table holds at once (LIMIT_REACHED beyond). */
   maxKeys: z.number().int().min(1).max(0x7fff_ffff).default(65_536),
-  /** Bytes per second the DMA engine moves; 0 = as fast as memory allows. */
+  /** Bytes per second the DMA engine copies (in-process routes); 0 = as fast as memory allows. */
   linkBandwidth: z.number().min(0).default(0),
   /** Bytes one DMA step copies before the engine turns to another transfer. */
   dmaChunk: z
