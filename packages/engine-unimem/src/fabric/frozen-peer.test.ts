@@ -17,7 +17,10 @@ describe('a frozen peer', () => {
 
   beforeAll(async () => {
     const ports = await freePorts(2);
-    const cluster = { nodes: ports.map((port, id) => ({ id, host: '127.0.0.1', port })) };
+    const cluster = {
+      nodes: ports.map((port, id) => ({ id, host: '127.0.0.1', port })),
+      engine: { sessionMemory: 80 * 1024 * 1024 },
+    };
     peer = new NodeProcess('node 1');
     await peer.request({ op: 'start', cluster, node: 1 });
     node0 = await startTcpNode({
@@ -59,5 +62,36 @@ describe('a frozen peer', () => {
     expect(await reap(session, channel, 1)).toEqual([
       { transfer: again.transfer, status: 'ok', bytes: 8 * 1024 * 1024 },
     ]);
+  }, 60_000);
+
+  it('keeps a canceled write’s buffer pinned while the socket holds its bytes, then frees it', async () => {
+    // More than the socket buffers can take (autotuned, they reach tens of MiB on loopback).
+    const size = 64 * 1024 * 1024;
+    const remote = await peer.request<{ buffer: number }>({ op: 'alloc', size });
+    const { key, address } = await peer.request<{ key: number; address: GlobalAddress }>({
+      op: 'export',
+      buffer: remote.buffer,
+      access: 'write',
+    });
+    const source = await session.alloc({ size });
+    const { channel } = await session.openChannel();
+    peer.child.kill('SIGSTOP');
+    await session.write({ channel, local: source.ref, remote: address, key });
+    // Let the socket fill up (well within the peer timeout: it keeps making progress meanwhile).
+    await new Promise((r) => setTimeout(r, 150));
+    await session.closeChannel({ channel }); // canceled, but a segment is stuck in the socket
+    await expect(session.free({ buffer: source.buffer })).rejects.toMatchObject({ code: 'BUSY' });
+    // The hung peer times out, the socket lets go, and the buffer with it.
+    let freed = false;
+    for (let i = 0; !freed && i < 200; i++) {
+      freed = await session.free({ buffer: source.buffer }).then(
+        () => true,
+        () => false,
+      );
+      if (!freed) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(freed).toBe(true);
+    peer.child.kill('SIGCONT');
+    await node0.waitForPeers(15_000);
   }, 60_000);
 });

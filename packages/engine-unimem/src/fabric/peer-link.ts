@@ -50,6 +50,8 @@ export class PeerLink implements RemoteLink {
   up = false;
   private socket: Socket | undefined;
   private readonly pending = new Map<number, Pending>();
+  /** Operations whose guest bytes the socket may still hold (pending or not). */
+  private readonly holding = new Set<Pending>();
   private nextRequest = 1;
   private drainWaiters: Array<() => void> = [];
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
@@ -107,8 +109,9 @@ export class PeerLink implements RemoteLink {
       stopped: false,
       released: false,
     };
-    if (this.pending.size === 0) this.lastProgress = performance.now();
+    if (this.pending.size === 0 && this.holding.size === 0) this.lastProgress = performance.now();
     this.pending.set(request, pending);
+    this.holding.add(pending);
     this.armWatchdog();
     this.send({
       type: op.kind === 'write' ? MessageType.WRITE : MessageType.READ,
@@ -221,7 +224,6 @@ export class PeerLink implements RemoteLink {
     if (pending.stopped) return;
     pending.stopped = true;
     this.pending.delete(pending.request);
-    if (this.pending.size === 0) this.disarmWatchdog();
     pending.op.done(status);
     this.release(pending);
   }
@@ -230,7 +232,6 @@ export class PeerLink implements RemoteLink {
     if (pending.stopped) return;
     pending.stopped = true;
     this.pending.delete(pending.request);
-    if (this.pending.size === 0) this.disarmWatchdog();
     if (this.up) this.send({ type: MessageType.ABORT, request: pending.request });
     this.release(pending);
   }
@@ -239,6 +240,8 @@ export class PeerLink implements RemoteLink {
   private release(pending: Pending): void {
     if (!pending.stopped || pending.unflushed > 0 || pending.released) return;
     pending.released = true;
+    this.holding.delete(pending);
+    if (this.holding.size === 0) this.disarmWatchdog();
     pending.op.released();
   }
 
@@ -263,6 +266,10 @@ export class PeerLink implements RemoteLink {
     for (const pending of [...this.pending.values()]) this.finish(pending, 'node-down');
   }
 
+  /**
+   * Armed while any operation is pending or the socket still holds guest bytes (a canceled
+   * write's segments): a hung peer must neither hang a transfer nor pin a buffer for ever.
+   */
   private armWatchdog(): void {
     if (this.watchdog) return;
     const every = Math.max(10, Math.floor(this.options.peerTimeoutMs / 4));
