@@ -127,6 +127,7 @@ export class PeerLink implements RemoteLink {
   /** Closes the link for good: pending transfers end as 'node-down', no redial. */
   close(): void {
     this.closed = true;
+    this.up = false; // at once: no transfer may start on a link being torn down
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.socket?.destroy();
