@@ -193,6 +193,7 @@ export class DmaEngine {
       return;
     }
     transfer.target = admission;
+    transfer.owner = route.owner;
     if (transfer.length === 0) {
       this.finish(transfer, 'ok');
       return;
@@ -203,8 +204,7 @@ export class DmaEngine {
   /** Copies one chunk of a memory transfer; returns what it cost the budget. */
   private step(transfer: Transfer, most: number): number {
     if (transfer.state === 'done') return 0;
-    const route = this.fabric.route(nodeOf(transfer.remote));
-    if (!this.node.up || route?.kind !== 'memory' || !route.owner.up) {
+    if (!this.node.up || !transfer.owner?.up) {
       this.finish(transfer, 'node-down');
       return DESCRIPTOR_COST;
     }

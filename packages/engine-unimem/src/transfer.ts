@@ -1,7 +1,7 @@
 import type { CompletionStatus } from '@vrdma/api-spec';
 import type { BufferRecord } from './buffer-record.js';
 import type { DmaChannel } from './dma-channel.js';
-import type { Admission } from './fabric.js';
+import type { Admission, MemoryOwner } from './fabric.js';
 
 /**
  * One descriptor of a DMA channel, from queueing to reaping. `state` only moves forward:
@@ -14,6 +14,8 @@ export class Transfer {
   moved = 0;
   /** The remote side, while a memory transfer is active. */
   target: Extract<Admission, { ok: true }> | undefined;
+  /** The node that owns the remote side, while a memory transfer is active. */
+  owner: MemoryOwner | undefined;
   /** Set before a link starts carrying it: the link then owns the release of the local bytes. */
   viaLink = false;
   /** Cancels a transfer a link is carrying. */
