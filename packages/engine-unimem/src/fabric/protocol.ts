@@ -1,0 +1,88 @@
+import type { RemoteFailure } from '../fabric.js';
+
+/**
+ * The fabric's wire format. Every message starts with a 24-byte little-endian header:
+ *
+ *   0  u8   type
+ *   1  u8   status    (WRITE_DONE, READ_DONE; HELLO: protocol version)
+ *   2  u16  node      (HELLO: the sender's node id)
+ *   4  u32  request   (request id, chosen by the initiator, unique per connection)
+ *   8  u32  key       (WRITE, READ: the exported key; HELLO: the magic "UNIM")
+ *  12  u32  length    (WRITE, READ: bytes of the transfer; *_DATA: bytes of payload that follow)
+ *  16  u64  address   (WRITE, READ: global address; *_DATA: offset of the payload in the transfer)
+ *
+ * Only WRITE_DATA and READ_DATA carry a payload. A connection carries requests one way: the
+ * node that dialled sends WRITE, WRITE_DATA, READ and ABORT; the node that accepted answers
+ * with WRITE_DONE, READ_DATA and READ_DONE. Segments of concurrent transfers interleave.
+ */
+export const HEADER_SIZE = 24;
+export const PROTOCOL_MAGIC = 0x4d49_4e55; // "UNIM" read as little-endian u32
+export const PROTOCOL_VERSION = 1;
+
+export const MessageType = {
+  HELLO: 1,
+  WRITE: 2,
+  WRITE_DATA: 3,
+  WRITE_DONE: 4,
+  READ: 5,
+  READ_DATA: 6,
+  READ_DONE: 7,
+  ABORT: 8,
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+const STATUS_CODES = ['ok', 'no-permission', 'out-of-range', 'node-down'] as const;
+export type WireStatus = 'ok' | RemoteFailure;
+
+export function statusCode(status: WireStatus): number {
+  return STATUS_CODES.indexOf(status);
+}
+
+/** The status a code names; undefined for a code this version does not know. */
+export function statusOf(code: number): WireStatus | undefined {
+  return STATUS_CODES[code];
+}
+
+export interface Header {
+  type: number;
+  status: number;
+  node: number;
+  request: number;
+  key: number;
+  length: number;
+  address: bigint;
+}
+
+export function encodeHeader(header: Partial<Header> & { type: MessageType }): Buffer {
+  const out = Buffer.allocUnsafe(HEADER_SIZE);
+  out.writeUInt8(header.type, 0);
+  out.writeUInt8(header.status ?? 0, 1);
+  out.writeUInt16LE(header.node ?? 0, 2);
+  out.writeUInt32LE(header.request ?? 0, 4);
+  out.writeUInt32LE(header.key ?? 0, 8);
+  out.writeUInt32LE(header.length ?? 0, 12);
+  out.writeBigUInt64LE(header.address ?? 0n, 16);
+  return out;
+}
+
+export function decodeHeader(bytes: Uint8Array): Header {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
+  return {
+    type: view.getUint8(0),
+    status: view.getUint8(1),
+    node: view.getUint16(2, true),
+    request: view.getUint32(4, true),
+    key: view.getUint32(8, true),
+    length: view.getUint32(12, true),
+    address: view.getBigUint64(16, true),
+  };
+}
+
+export function carriesPayload(type: number): boolean {
+  return type === MessageType.WRITE_DATA || type === MessageType.READ_DATA;
+}
+
+/** A peer broke the protocol: the connection is dropped, the node treated as down. */
+export class ProtocolError extends Error {
+  override readonly name = 'ProtocolError';
+}
