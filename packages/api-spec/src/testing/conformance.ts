@@ -36,18 +36,27 @@ export function testPattern(length: number, seed: number): Uint8Array {
   return bytes;
 }
 
-/** Waits for the completion of `transfer` on `channel` (reaping everything before it). */
+/** Waits for the completions of `transfers` on `channel`, reaping whatever else comes first. */
+async function completionsOf(
+  session: UnimemSession,
+  channel: Handle<'Channel'>,
+  transfers: number[],
+): Promise<Completion[]> {
+  const found = new Map<number, Completion>();
+  for (let round = 0; round < 100 && found.size < transfers.length; round++) {
+    const { completions } = await session.wait({ channel, timeoutMs: 100 });
+    for (const c of completions) if (transfers.includes(c.transfer)) found.set(c.transfer, c);
+  }
+  if (found.size < transfers.length) throw new Error(`transfers ${transfers} did not all complete`);
+  return transfers.map((t) => found.get(t)!);
+}
+
 async function completionOf(
   session: UnimemSession,
   channel: Handle<'Channel'>,
   transfer: number,
 ): Promise<Completion> {
-  for (let round = 0; round < 100; round++) {
-    const { completions } = await session.wait({ channel, timeoutMs: 100 });
-    const found = completions.find((c) => c.transfer === transfer);
-    if (found) return found;
-  }
-  throw new Error(`transfer ${transfer} never completed`);
+  return (await completionsOf(session, channel, [transfer]))[0]!;
 }
 
 /**
@@ -247,6 +256,28 @@ export function describeUnimemConformance(target: ConformanceTarget): void {
       expect((await completionOf(a, channel, third.transfer)).status).toBe('ok');
     });
 
+    it('starts a fenced transfer only after every earlier one of its channel finished', async () => {
+      const a = await openOn(0);
+      const b = await openOn(1);
+      const size = 1 << 20;
+      const target = await exported(b, size, 'read-write');
+      const out = await a.alloc({ size });
+      const back = await a.alloc({ size });
+      a.view(out.ref).set(testPattern(size, 5));
+      const { channel } = await a.openChannel({ depth: 4 });
+      const w = await a.write({ channel, local: out.ref, remote: target.address, key: target.key });
+      const r = await a.read({
+        channel,
+        local: back.ref,
+        remote: target.address,
+        key: target.key,
+        fence: true,
+      });
+      const [written, readBack] = await completionsOf(a, channel, [w.transfer, r.transfer]);
+      expect([written!.status, readBack!.status]).toEqual(['ok', 'ok']);
+      expectSameBytes(a.view(back.ref), testPattern(size, 5));
+    });
+
     it('enforces key permissions and revocation', async () => {
       const a = await openOn(0);
       const b = await openOn(1);
@@ -263,7 +294,8 @@ export function describeUnimemConformance(target: ConformanceTarget): void {
         'no-permission',
       );
       expect(
-        (await transfer(a, 'write', source.ref, writeOnly.address, writeOnly.key ^ 0x5a5a)).status,
+        (await transfer(a, 'write', source.ref, writeOnly.address, (writeOnly.key ^ 0x5a5a) >>> 0))
+          .status,
       ).toBe('no-permission');
       expect(
         (await transfer(a, 'write', source.ref, writeOnly.address, writeOnly.key)).status,

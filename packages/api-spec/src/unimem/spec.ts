@@ -166,7 +166,11 @@ export const unimemSpec = defineApi({
       }),
       errors: ['NOT_OPEN', 'BAD_HANDLE', 'QUOTA_EXCEEDED', 'LIMIT_REACHED'],
     },
-    /** Withdraws a key: transfers queued after this call that present it fail with 'no-permission'. */
+    /**
+     * Withdraws a key: every transfer queued after this call that presents it fails with
+     * 'no-permission' (the owner checks keys when a transfer reaches it, so transfers queued
+     * earlier but not yet started may fail too; one already under way finishes).
+     */
     revoke: {
       plane: 'control',
       args: { key: z.number().int().min(1).max(0xffff_ffff) },
