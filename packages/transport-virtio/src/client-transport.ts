@@ -40,6 +40,8 @@ export interface VirtioClientOptions {
   readonly features?: Features;
   /** Queue size, a power of two (default: 64, or the device's maximum if lower). */
   readonly queueSize?: number;
+  /** Calls in flight at once (default 32, at most what the queue holds). */
+  readonly maxInFlight?: number;
   /** Largest request frame (default 4096 bytes). */
   readonly requestBytes?: number;
   /** Largest reply frame (default 4096 bytes). */
@@ -121,7 +123,8 @@ class VirtioClient implements VirtioClientTransport {
     const queue = planQueue(CONFIG_BLOCK_BYTES, queueSize);
     this.driver = new VirtqueueDriver(options.region, queue, this.negotiated);
     this.useIndirect = (options.indirect ?? true) && this.driver.indirect;
-    this.maxInFlight = this.useIndirect ? queueSize : Math.max(1, queueSize >> 1);
+    const chainsInQueue = this.useIndirect ? queueSize : Math.max(1, queueSize >> 1);
+    this.maxInFlight = Math.max(1, Math.min(options.maxInFlight ?? 32, chainsInQueue));
     this.layOutSlots(queue.end);
     writeQueueAddresses(memory, queue);
     memory.or32(CONFIG.status, VIRTIO_CONFIG_S_DRIVER_OK);
@@ -239,17 +242,20 @@ class VirtioClient implements VirtioClientTransport {
     }
     try {
       do {
-        for (const used of this.driver.reap()) this.complete(used.head, used.len);
+        // Take every finished call out first: completing one may reuse a freed head at once.
+        const finished = this.driver.reap().map(({ head, len }) => {
+          const entry = this.inFlight.get(head)!;
+          this.inFlight.delete(head);
+          return { ...entry, len };
+        });
+        for (const { call, slot, len } of finished) this.complete(call, slot, len);
       } while (this.driver.enableInterrupts());
     } catch (error) {
       this.fail(VrdmaError.from(error, 'TRANSPORT'));
     }
   }
 
-  private complete(head: number, len: number): void {
-    const entry = this.inFlight.get(head)!;
-    this.inFlight.delete(head);
-    const { call, slot } = entry;
+  private complete(call: PendingCall, slot: Slot, len: number): void {
     const length = Math.min(len, this.responseBytes);
     const reply = this.memory.bytes.slice(slot.response, slot.response + length);
     this.releaseSlot(slot);

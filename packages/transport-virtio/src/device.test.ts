@@ -82,8 +82,7 @@ describe('VirtqueueDevice: a well-formed chain', () => {
   it('takes indices over across the 65535 → 0 wrap', () => {
     const fx = createRingFixture({ size: 4 });
     fx.setAvailIdx(65534);
-    fx.memory.store16(fx.queue.used + 2, 65534);
-    const device = deviceOf(fx);
+    const device = new VirtqueueDevice(fx.region, fx.queue, fx.features, { startIndex: 65534 });
     fx.desc(1, { addr: fx.heap, len: 8, flags: WRITE });
     for (let i = 0; i < 3; i++) {
       fx.offer(1);

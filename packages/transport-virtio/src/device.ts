@@ -31,6 +31,13 @@ import { RingMemory } from './ring-memory.js';
 const MAX_U32 = 0xffff_ffff;
 const TWO_TO_64 = 1n << 64n;
 
+export interface DeviceOptions {
+  /** Bytes of the region the ring must not overlap (the configuration block). */
+  readonly reserved?: { start: number; end: number };
+  /** Where both indices start (0 after a reset; other values let tests cross the wrap). */
+  readonly startIndex?: number;
+}
+
 /**
  * The device (host) side of one split virtqueue. Everything it reads from the ring is written
  * by the driver and treated as hostile: the first inconsistency marks the queue broken, and
@@ -50,15 +57,15 @@ export class VirtqueueDevice {
     region: Region,
     readonly queue: QueueAddresses,
     readonly features: Features,
-    reserved?: { start: number; end: number },
+    options: DeviceOptions = {},
   ) {
-    checkQueueAddresses(queue, region.size, reserved);
+    checkQueueAddresses(queue, region.size, options.reserved);
     this.memory = new RingMemory(region);
     this.eventIdx = hasFeature(features, VIRTIO_RING_F_EVENT_IDX);
     this.indirect = hasFeature(features, VIRTIO_RING_F_INDIRECT_DESC);
-    // The driver may have started at any index (e.g. after a reset), so take over its values.
-    this.lastAvail = this.memory.load16(queue.avail + AVAIL_IDX);
-    this.usedIdx = this.memory.load16(queue.used + USED_IDX);
+    // A queue starts at index 0 after reset (§2.7.6); never take the indices from the ring.
+    this.lastAvail = (options.startIndex ?? 0) & 0xffff;
+    this.usedIdx = this.lastAvail;
     this.signalledUsed = this.usedIdx;
   }
 

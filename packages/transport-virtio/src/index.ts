@@ -29,7 +29,7 @@ export {
   VRING_DESC_F_WRITE,
   VRING_USED_F_NO_NOTIFY,
 } from './constants.js';
-export { VirtqueueDevice } from './device.js';
+export { type DeviceOptions, VirtqueueDevice } from './device.js';
 export { type ChainRequest, type UsedBuffer, VirtqueueDriver } from './driver.js';
 export {
   checkDriverFeatures,

@@ -128,8 +128,7 @@ class VirtioServer implements VirtioServerTransport {
         throw new VrdmaError('TRANSPORT', `queue size ${queue.size} exceeds ${this.queueSizeMax}`);
       }
       this.device = new VirtqueueDevice(this.region, queue, chosen, {
-        start: 0,
-        end: CONFIG_BLOCK_BYTES,
+        reserved: { start: 0, end: CONFIG_BLOCK_BYTES },
       });
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
