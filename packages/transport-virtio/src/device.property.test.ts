@@ -57,8 +57,8 @@ describe('VirtqueueDevice against random ring memory', () => {
             (eventIdx ? featureBit(VIRTIO_RING_F_EVENT_IDX) : 0n);
           const fx = createRingFixture({ size, regionBytes: REGION_BYTES, features });
           const device = new VirtqueueDevice(fx.region, fx.queue, features);
-          table.slice(0, size).forEach((d, i) => fx.desc(i, d));
-          indirectTable.forEach((d, i) => fx.descAt(fx.heap + 16 * i, d));
+          for (let i = 0; i < size; i++) fx.desc(i, table[i]!);
+          for (const [i, d] of indirectTable.entries()) fx.descAt(fx.heap + 16 * i, d);
           for (const head of heads) fx.offer(head);
           if (availIdx % 3 === 0) fx.setAvailIdx(availIdx);
           for (let i = 0; i < size + 2; i++) {
