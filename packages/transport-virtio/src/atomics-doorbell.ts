@@ -49,8 +49,12 @@ export function createAtomicsDoorbell(
         }
       };
       void loop();
+      // A pending waitAsync does not keep a thread alive; a listening doorbell should, as a
+      // listening socket does. The timer never fires; it is cleared when listening stops.
+      const keepAlive = setInterval(() => {}, 1 << 30);
       return () => {
         stopped = true;
+        clearInterval(keepAlive);
         // Wakes our own pending wait so the loop ends; the counter is unchanged.
         Atomics.notify(words, 0);
       };
