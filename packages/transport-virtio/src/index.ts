@@ -39,6 +39,7 @@ export {
   hasFeature,
   negotiateFeatures,
 } from './features.js';
+export { type FileMirror, openFileMirror } from './file-memory-port.js';
 export {
   availRingBytes,
   checkQueueAddresses,
@@ -48,6 +49,7 @@ export {
   type QueueAddresses,
   usedRingBytes,
 } from './layout.js';
+export type { MemoryPort } from './memory-port.js';
 export { vringNeedEvent } from './need-event.js';
 export type { NotificationSource, Notifier } from './notifier.js';
 export { faultOf, QUEUE_FAULTS, type QueueFault } from './queue-fault.js';

@@ -28,6 +28,11 @@ export class RingMemory {
   readonly view: DataView;
   private readonly words: Uint16Array;
   private readonly words32: Int32Array;
+  /**
+   * Told of every write, in order, when set: lets memory that is not directly shared (a file
+   * reached through pread/pwrite) publish this side's writes to the peer in the right order.
+   */
+  onWrite: ((at: number, length: number) => void) | undefined;
 
   constructor(region: Region) {
     const { bytes } = region;
@@ -48,11 +53,13 @@ export class RingMemory {
 
   store32(at: number, value: number): void {
     Atomics.store(this.words32, at >>> 2, le32(value));
+    this.onWrite?.(at, 4);
   }
 
   /** Atomically sets bits in a le32 word. */
   or32(at: number, bits: number): void {
     Atomics.or(this.words32, at >>> 2, le32(bits));
+    this.onWrite?.(at, 4);
   }
 
   /** Atomic le16 load at an even offset. */
@@ -64,6 +71,7 @@ export class RingMemory {
   /** Atomic le16 store at an even offset. */
   store16(at: number, value: number): void {
     Atomics.store(this.words, at >>> 1, HOST_IS_LITTLE_ENDIAN ? value & 0xffff : swap16(value));
+    this.onWrite?.(at, 2);
   }
 
   u16(at: number): number {
@@ -72,6 +80,7 @@ export class RingMemory {
 
   setU16(at: number, value: number): void {
     this.view.setUint16(at, value, true);
+    this.onWrite?.(at, 2);
   }
 
   u32(at: number): number {
@@ -80,6 +89,7 @@ export class RingMemory {
 
   setU32(at: number, value: number): void {
     this.view.setUint32(at, value, true);
+    this.onWrite?.(at, 4);
   }
 
   /**
@@ -95,5 +105,6 @@ export class RingMemory {
   setU64(at: number, value: number): void {
     this.view.setUint32(at, value % 0x1_0000_0000, true);
     this.view.setUint32(at + 4, Math.floor(value / 0x1_0000_0000), true);
+    this.onWrite?.(at, 8);
   }
 }

@@ -16,6 +16,7 @@ import {
 import { VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_NEEDS_RESET } from './constants.js';
 import { VirtqueueDevice } from './device.js';
 import { checkDriverFeatures, DEVICE_FEATURES, type Features } from './features.js';
+import type { MemoryPort } from './memory-port.js';
 import type { NotificationSource, Notifier } from './notifier.js';
 import { faultOf, QUEUE_FAULTS, type QueueFault, queueFaultError } from './queue-fault.js';
 import { RingMemory } from './ring-memory.js';
@@ -31,6 +32,8 @@ export interface VirtioServerOptions {
   readonly features?: Features;
   /** Largest queue the driver may set up (default 256). */
   readonly queueSizeMax?: number;
+  /** Only for memory this process cannot map (see openFileMirror); absent for shared memory. */
+  readonly port?: MemoryPort;
 }
 
 export interface VirtioServerTransport extends ServerTransport {
@@ -64,6 +67,11 @@ class VirtioServer implements VirtioServerTransport {
   private gone = false;
   private interruptScheduled = false;
   private faultKind: QueueFault | undefined;
+  private readonly port: MemoryPort | undefined;
+  private readonly writes: Array<readonly [number, number]> = [];
+  private readonly recordWrite = (at: number, length: number): void => {
+    this.writes.push([at, length]);
+  };
 
   constructor(options: VirtioServerOptions) {
     this.region = options.region;
@@ -71,7 +79,10 @@ class VirtioServer implements VirtioServerTransport {
     this.offered = options.features ?? DEVICE_FEATURES;
     this.queueSizeMax = options.queueSizeMax ?? 256;
     this.interrupts = options.interrupts;
+    this.port = options.port;
+    if (this.port) this.memory.onWrite = this.recordWrite;
     initDeviceConfig(this.memory, this.offered, this.queueSizeMax);
+    this.sync();
     this.unsubscribe = options.kicks.subscribe(
       () => this.onKick(),
       () => this.disconnect(new VrdmaError('DISCONNECTED', "the guest's doorbell closed")),
@@ -106,6 +117,7 @@ class VirtioServer implements VirtioServerTransport {
 
   private onKick(): void {
     if (this.gone) return;
+    this.sync();
     const status = this.memory.load32(CONFIG.status);
     if (!this.device) {
       if ((status & VIRTIO_CONFIG_S_DRIVER_OK) === 0) return;
@@ -130,6 +142,7 @@ class VirtioServer implements VirtioServerTransport {
       this.device = new VirtqueueDevice(this.region, queue, chosen, {
         reserved: { start: 0, end: CONFIG_BLOCK_BYTES },
       });
+      if (this.port) this.device.memory.onWrite = this.recordWrite;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       this.fail('bad-configuration', queueFaultError('bad-configuration', reason));
@@ -142,7 +155,11 @@ class VirtioServer implements VirtioServerTransport {
       for (;;) {
         device.disableKicks();
         for (let chain = device.pop(); chain !== null; chain = device.pop()) this.serveChain(chain);
-        if (!device.enableKicks()) break;
+        device.enableKicks();
+        // Look again after publishing avail_event / clearing NO_NOTIFY: a chain made available
+        // meanwhile may have come without a kick.
+        this.sync();
+        if (device.pending() === 0) break;
       }
     } catch (error) {
       this.fail(faultOf(error) ?? 'bad-configuration', VrdmaError.from(error, 'TRANSPORT'));
@@ -173,6 +190,7 @@ class VirtioServer implements VirtioServerTransport {
     if (this.gone || !device || device.fault) return;
     const written =
       reply.length <= chain.writableBytes ? scatterWritable(this.memory.bytes, chain, reply) : 0;
+    if (this.port) this.recordScatter(chain, written);
     device.pushUsed(chain, written);
     this.scheduleInterrupt();
   }
@@ -183,13 +201,33 @@ class VirtioServer implements VirtioServerTransport {
     this.interruptScheduled = true;
     queueMicrotask(() => {
       this.interruptScheduled = false;
-      if (!this.gone && this.device?.needsInterrupt()) this.ring();
+      if (this.gone) return;
+      this.sync(); // the used ring is out before deciding; used_event is fresh
+      if (this.device?.needsInterrupt()) this.ring();
     });
   }
 
   private ring(): void {
+    this.sync();
     this.counters.doorbells++;
     this.interrupts.notify();
+  }
+
+  /** With a port: publishes this side's writes in order, then takes in the driver's. */
+  private sync(): void {
+    if (!this.port) return;
+    this.port.release(this.writes.splice(0));
+    this.port.acquire();
+  }
+
+  private recordScatter(chain: DescriptorChain, written: number): void {
+    let left = written;
+    for (const { addr, len } of chain.writable) {
+      if (left === 0) break;
+      const part = Math.min(len, left);
+      this.writes.push([addr, part]);
+      left -= part;
+    }
   }
 
   /** Breaks this guest's queue, tells the guest (NEEDS_RESET + fault code), and lets go. */
