@@ -25,6 +25,7 @@ import {
 import { VirtqueueDriver } from './driver.js';
 import { DEVICE_FEATURES, type Features, negotiateFeatures } from './features.js';
 import { alignUp, planQueue } from './layout.js';
+import type { MemoryPort } from './memory-port.js';
 import type { NotificationSource, Notifier } from './notifier.js';
 import { faultOfCode, queueFaultError } from './queue-fault.js';
 import { RingMemory } from './ring-memory.js';
@@ -48,6 +49,8 @@ export interface VirtioClientOptions {
   readonly responseBytes?: number;
   /** Put each call in an indirect table when negotiated (default true): 1 descriptor per call. */
   readonly indirect?: boolean;
+  /** Only for memory this process cannot map (see openFileMirror); absent for shared memory. */
+  readonly port?: MemoryPort;
 }
 
 export interface VirtioClientTransport extends ClientTransport {
@@ -98,10 +101,17 @@ class VirtioClient implements VirtioClientTransport {
   private readonly unsubscribe: () => void;
   private flushScheduled = false;
   private failure: VrdmaError | undefined;
+  private readonly port: MemoryPort | undefined;
+  private readonly writes: Array<readonly [number, number]> = [];
+  private readonly recordWrite = (at: number, length: number): void => {
+    this.writes.push([at, length]);
+  };
 
   constructor(options: VirtioClientOptions) {
     const memory = new RingMemory(options.region);
     this.memory = memory;
+    this.port = options.port;
+    if (this.port) memory.onWrite = this.recordWrite;
     this.kicks = options.kicks;
     this.requestBytes = options.requestBytes ?? 4096;
     this.responseBytes = options.responseBytes ?? 4096;
@@ -122,6 +132,11 @@ class VirtioClient implements VirtioClientTransport {
     const queueSize = Math.min(options.queueSize ?? 64, memory.u32(CONFIG.queueSizeMax));
     const queue = planQueue(CONFIG_BLOCK_BYTES, queueSize);
     this.driver = new VirtqueueDriver(options.region, queue, this.negotiated);
+    if (this.port) {
+      this.driver.memory.onWrite = this.recordWrite;
+      this.driver.fence = () => this.sync();
+      this.writes.push([queue.desc, queue.end - queue.desc]); // the zeroed rings
+    }
     this.useIndirect = (options.indirect ?? true) && this.driver.indirect;
     const chainsInQueue = this.useIndirect ? queueSize : Math.max(1, queueSize >> 1);
     this.maxInFlight = Math.max(1, Math.min(options.maxInFlight ?? 32, chainsInQueue));
@@ -204,6 +219,7 @@ class VirtioClient implements VirtioClientTransport {
       return;
     }
     this.memory.bytes.set(call.request, slot.request);
+    if (this.port) this.writes.push([slot.request, call.request.length]);
     const head = this.driver.add({
       readable: [{ addr: slot.request, len: call.request.length }],
       writable: [{ addr: slot.response, len: this.responseBytes }],
@@ -225,12 +241,14 @@ class VirtioClient implements VirtioClientTransport {
   }
 
   private kick(): void {
+    this.sync();
     this.counters.doorbells++;
     this.kicks.notify();
   }
 
   private onInterrupt(): void {
     if (this.failure) return;
+    this.sync();
     if (this.memory.load32(CONFIG.status) & VIRTIO_CONFIG_S_NEEDS_RESET) {
       const fault = faultOfCode(this.memory.load32(CONFIG.fault)) ?? 'bad-configuration';
       this.fail(
@@ -275,6 +293,13 @@ class VirtioClient implements VirtioClientTransport {
     } else {
       this.settle(call, reply);
     }
+  }
+
+  /** With a port: publishes our writes in order, then takes in the device's. */
+  private sync(): void {
+    if (!this.port) return;
+    this.port.release(this.writes.splice(0));
+    this.port.acquire();
   }
 
   private releaseSlot(slot: Slot): void {

@@ -66,6 +66,12 @@ export class VirtqueueDriver {
   private lastKickedAvail: number;
   private lastUsed: number;
   private interruptsEnabled = true;
+  /**
+   * Called between publishing an index and reading the device's event index or used idx, when
+   * the memory is not directly shared (see MemoryPort): it must push our store out and pull the
+   * device's latest writes in, or a kick or an interrupt could be missed.
+   */
+  fence: (() => void) | undefined;
 
   constructor(
     region: Region,
@@ -180,6 +186,7 @@ export class VirtqueueDriver {
   publish(): boolean {
     const { memory, queue } = this;
     memory.store16(queue.avail + AVAIL_IDX, this.availIdx);
+    this.fence?.();
     const old = this.lastKickedAvail;
     this.lastKickedAvail = this.availIdx;
     if (old === this.availIdx) return false;
@@ -238,6 +245,7 @@ export class VirtqueueDriver {
     if (this.eventIdx)
       memory.store16(queue.avail + availUsedEventOffset(queue.size), this.lastUsed);
     else memory.store16(queue.avail + AVAIL_FLAGS, 0);
+    this.fence?.();
     return memory.load16(queue.used + USED_IDX) !== this.lastUsed;
   }
 

@@ -1,7 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { type Region, VrdmaError } from '@vrdma/api-spec';
 import { CONFIG, CONFIG_BLOCK_BYTES } from './config-block.js';
-import { AVAIL_IDX } from './layout.js';
+import { AVAIL_IDX, USED_IDX } from './layout.js';
 import type { MemoryPort } from './memory-port.js';
 
 export interface FileMirror {
@@ -16,7 +16,11 @@ export interface FileMirror {
  * through the same page cache as the peer's MAP_SHARED mapping. Slower than a mapping (a read
  * of the region per wake-up), but exact. A mapped region from transport-shm needs no port.
  */
-export function openFileMirror(path: string, id = 1): FileMirror {
+export function openFileMirror(
+  path: string,
+  options: { role?: 'device' | 'driver'; id?: number } = {},
+): FileMirror {
+  const role = options.role ?? 'device';
   const fd = openSync(path, 'r+');
   const { size } = fstatSync(fd);
   if (size < CONFIG_BLOCK_BYTES || size > 1 << 30) {
@@ -32,12 +36,12 @@ export function openFileMirror(path: string, id = 1): FileMirror {
   };
   const port: MemoryPort = {
     acquire() {
-      // The avail index first: the driver publishes it after the descriptors it covers, so a
-      // copy taken after reading it holds every descriptor up to it.
-      readAt(CONFIG.avail, 8);
-      const avail = Number(scratchView.getBigUint64(0, true));
-      const idxAt = avail + AVAIL_IDX;
-      const haveIdx = avail >= CONFIG_BLOCK_BYTES && idxAt + 2 <= size && idxAt % 2 === 0;
+      // The peer's index first (avail idx for the device, used idx for the driver): the peer
+      // publishes it after the entries it covers, so a copy taken after reading it holds them.
+      readAt(role === 'device' ? CONFIG.avail : CONFIG.used, 8);
+      const ring = Number(scratchView.getBigUint64(0, true));
+      const idxAt = ring + (role === 'device' ? AVAIL_IDX : USED_IDX);
+      const haveIdx = ring >= CONFIG_BLOCK_BYTES && idxAt + 2 <= size && idxAt % 2 === 0;
       let idx = 0;
       if (haveIdx) {
         readAt(idxAt, 2);
@@ -51,5 +55,5 @@ export function openFileMirror(path: string, id = 1): FileMirror {
     },
   };
   port.acquire();
-  return { region: { id, size, bytes }, port, close: () => closeSync(fd) };
+  return { region: { id: options.id ?? 1, size, bytes }, port, close: () => closeSync(fd) };
 }
