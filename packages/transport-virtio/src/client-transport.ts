@@ -66,6 +66,8 @@ interface PendingCall {
   readonly resolve: (reply: Uint8Array) => void;
   readonly reject: (error: VrdmaError) => void;
   settled: boolean;
+  /** Stops listening to the caller's AbortSignal once the call is settled. */
+  detach?: () => void;
 }
 
 interface Slot {
@@ -170,11 +172,12 @@ class VirtioClient implements VirtioClientTransport {
         reject,
         settled: false,
       };
-      info.signal?.addEventListener(
-        'abort',
-        () => this.settle(call, new VrdmaError('ABORTED', 'call aborted')),
-        { once: true },
-      );
+      const { signal } = info;
+      if (signal) {
+        const onAbort = () => this.settle(call, new VrdmaError('ABORTED', 'call aborted'));
+        signal.addEventListener('abort', onAbort, { once: true });
+        call.detach = () => signal.removeEventListener('abort', onAbort);
+      }
       const slot = this.freeSlots.pop();
       if (slot) this.issue(call, slot);
       else this.waiting.push(call);
@@ -277,7 +280,12 @@ class VirtioClient implements VirtioClientTransport {
     const length = Math.min(len, this.responseBytes);
     const reply = this.memory.bytes.slice(slot.response, slot.response + length);
     this.releaseSlot(slot);
-    if (length === 0) {
+    if (len > this.responseBytes) {
+      this.settle(
+        call,
+        new VrdmaError('TRANSPORT', `the device claims ${len} bytes in a ${length}-byte buffer`),
+      );
+    } else if (length === 0) {
       this.settle(
         call,
         new VrdmaError('TRANSPORT', 'empty reply: it did not fit or the host failed'),
@@ -311,6 +319,7 @@ class VirtioClient implements VirtioClientTransport {
   private settle(call: PendingCall, outcome: Uint8Array | VrdmaError): void {
     if (call.settled) return;
     call.settled = true;
+    call.detach?.();
     if (outcome instanceof VrdmaError) call.reject(outcome);
     else call.resolve(outcome);
   }

@@ -134,6 +134,39 @@ describe('virtio control-plane transport (one thread, Atomics doorbells)', () =>
     await server.close();
   });
 
+  it('fails an aborted call with ABORTED and keeps the transport working', async () => {
+    const region = createThreadRegion();
+    const bells = threadDoorbells(region);
+    const server = createVirtioServerTransport({
+      region,
+      kicks: bells.kick,
+      interrupts: bells.interrupt,
+    });
+    let release: (() => void) | undefined;
+    server.serve(async (request) => {
+      if (request[12] === 1) await new Promise<void>((r) => (release = r));
+      return echoHandler(request);
+    });
+    const client = createVirtioClientTransport({
+      region,
+      kicks: bells.kick,
+      interrupts: bells.interrupt,
+    });
+    const controller = new AbortController();
+    const slow = client.call(echoRequest(1, Uint8Array.of(1)), {
+      ...callInfo(1),
+      signal: controller.signal,
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    controller.abort();
+    await expect(slow).rejects.toMatchObject({ code: 'ABORTED' });
+    release?.();
+    const reply = await client.call(echoRequest(2, Uint8Array.of(2)), callInfo(2));
+    expect(new DataView(reply.buffer).getUint32(4, true)).toBe(2);
+    await client.close();
+    await server.close();
+  });
+
   it('fails pending calls with DISCONNECTED when the host goes away', async () => {
     const region = createThreadRegion();
     const bells = threadDoorbells(region);
