@@ -149,6 +149,9 @@ class VirtioClient implements VirtioClientTransport {
     this.unsubscribe = options.interrupts.subscribe(
       () => this.onInterrupt(),
       () => this.fail(new VrdmaError('DISCONNECTED', "the host's doorbell closed")),
+      () =>
+        this.driver.hasUsed() ||
+        (this.memory.load32(CONFIG.status) & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0,
     );
     this.kick();
   }
@@ -245,8 +248,7 @@ class VirtioClient implements VirtioClientTransport {
 
   private kick(): void {
     this.sync();
-    this.counters.doorbells++;
-    this.kicks.notify();
+    if (this.kicks.notify() !== false) this.counters.doorbells++;
   }
 
   private onInterrupt(): void {

@@ -231,6 +231,11 @@ export class VirtqueueDriver {
     return used;
   }
 
+  /** Whether the device returned chains that `reap` has not collected yet. */
+  hasUsed(): boolean {
+    return this.memory.load16(this.queue.used + USED_IDX) !== this.lastUsed;
+  }
+
   /** Stops interrupts (a hint to the device); reaping by polling still works. */
   disableInterrupts(): void {
     this.interruptsEnabled = false;

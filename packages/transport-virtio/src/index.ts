@@ -59,6 +59,7 @@ export {
   type VirtioServerOptions,
   type VirtioServerTransport,
 } from './server-transport.js';
+export { type ShmDoorbellOptions, shmDoorbell, threadShmDoorbell } from './shm-doorbell.js';
 export {
   type ByteSink,
   type ByteSource,

@@ -86,6 +86,7 @@ class VirtioServer implements VirtioServerTransport {
     this.unsubscribe = options.kicks.subscribe(
       () => this.onKick(),
       () => this.disconnect(new VrdmaError('DISCONNECTED', "the guest's doorbell closed")),
+      () => this.hasWork(),
     );
   }
 
@@ -209,8 +210,15 @@ class VirtioServer implements VirtioServerTransport {
 
   private ring(): void {
     this.sync();
-    this.counters.doorbells++;
-    this.interrupts.notify();
+    if (this.interrupts.notify() !== false) this.counters.doorbells++;
+  }
+
+  /** Would a kick find something to do: an attach, a reset, or chains to pop? */
+  private hasWork(): boolean {
+    if (this.gone) return false;
+    const ready = (this.memory.load32(CONFIG.status) & VIRTIO_CONFIG_S_DRIVER_OK) !== 0;
+    if (!this.device) return ready;
+    return !ready || this.device.pending() > 0;
   }
 
   /** With a port: publishes this side's writes in order, then takes in the driver's. */

@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { createThreadRegion, echoHandler, threadDoorbells } from './echo-fixture.js';
 import { createVirtioServerTransport } from './server-transport.js';
+import { threadShmDoorbell } from './shm-doorbell.js';
 
 /** Starts a worker running a TypeScript entry (see ts-worker-bootstrap.mjs). */
 function tsWorker(entry: URL, data: Record<string, unknown>): Worker {
@@ -17,13 +18,14 @@ interface GuestReport {
   metrics: { messages: number; doorbells: number };
 }
 
-async function runGuest(calls: number, burst: number) {
+async function runGuest(calls: number, burst: number, doorbell: 'atomics' | 'shm' = 'atomics') {
   const region = createThreadRegion();
   const bells = threadDoorbells(region);
+  const shmBell = doorbell === 'shm' ? threadShmDoorbell(region, 'device') : undefined;
   const server = createVirtioServerTransport({
     region,
-    kicks: bells.kick,
-    interrupts: bells.interrupt,
+    kicks: shmBell ?? bells.kick,
+    interrupts: shmBell ?? bells.interrupt,
   });
   server.serve(echoHandler);
   const detached = new Promise((resolve) => server.onDisconnect(resolve));
@@ -31,6 +33,7 @@ async function runGuest(calls: number, burst: number) {
     buffer: region.bytes.buffer,
     calls,
     burst,
+    doorbell,
   });
   try {
     const report = await new Promise<GuestReport>((resolve, reject) => {
@@ -58,5 +61,19 @@ describe('virtio transport across a worker thread', () => {
     expect(burst.report.ids).toHaveLength(640);
     // Calls issued together share kicks: far fewer kicks than calls.
     expect(burst.report.metrics.doorbells).toBeLessThan(640 / 4);
+  });
+
+  it("rings transport-shm's doorbells only when the peer sleeps, and counts them", async () => {
+    const single = await runGuest(300, 1, 'shm');
+    expect(single.report.mismatches).toBe(0);
+    expect(single.report.ids).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    // Never more than one kick per call; a host still polling costs none.
+    expect(single.report.metrics.doorbells).toBeLessThanOrEqual(300 + 1);
+
+    const burst = await runGuest(640, 16, 'shm');
+    expect(burst.report.mismatches).toBe(0);
+    expect(burst.report.ids).toHaveLength(640);
+    expect(burst.report.metrics.doorbells).toBeLessThan(640 / 4);
+    expect(burst.server.metrics.doorbells).toBeLessThan(640 / 4);
   });
 });
