@@ -12,7 +12,16 @@ export {
 export { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING, type WakeChannel } from './doorbell.js';
 export { GuestEndpoint } from './guest-endpoint.js';
 export { HostEndpoint } from './host-endpoint.js';
+export { createMemfdRegion, type MemfdRegion, openMappedRegion } from './memfd-region.js';
+export { type NativeShm, nativeShm } from './native.js';
 export type { PollOptions } from './poller.js';
+export { connectToProcessHost, type ProcessGuestOptions } from './process-guest.js';
+export {
+  listenForProcessGuests,
+  type ProcessGuestConnection,
+  type ProcessHost,
+  type ProcessHostOptions,
+} from './process-host.js';
 export { RegionRegistry } from './region-registry.js';
 export {
   checkRingShape,
@@ -26,6 +35,12 @@ export {
   ringBytes,
 } from './ring.js';
 export { createSharedRegion, MAX_REGION_SIZE, regionOver } from './shared-region.js';
+export {
+  encodeMessage,
+  MessageReader,
+  PROTOCOL_VERSION,
+  type ProcessMessage,
+} from './socket-messages.js';
 export { SocketWakeChannel } from './socket-wake-channel.js';
 export {
   connectToThreadHost,

@@ -4,12 +4,22 @@ import { Word } from './channel-layout.js';
 import { atomicsWakeChannel } from './doorbell.js';
 import { GuestEndpoint } from './guest-endpoint.js';
 import type { PollOptions } from './poller.js';
+import { createSharedRegion } from './shared-region.js';
 import { isThreadMessage } from './thread-messages.js';
 
 /** What a guest holds: its transport, and the way to share a region with the host. */
 export interface HostConnection {
   readonly transport: GuestEndpoint;
-  /** Makes a region known to the host; buffer references may name it once this resolves. */
+  /**
+   * A new region of `size` bytes shared with the host, known to it under `id` once this
+   * resolves: buffer references may name it from then on.
+   */
+  createRegion(id: number, size: number): Promise<Region>;
+}
+
+/** Between threads the guest owns its regions (SharedArrayBuffers) and registers them. */
+export interface ThreadHostConnection extends HostConnection {
+  /** Makes an existing region known to the host. */
   registerRegion(region: Region): Promise<void>;
 }
 
@@ -20,7 +30,9 @@ export interface ThreadGuestOptions {
 }
 
 /** Inside a worker: waits for the host's channel and returns the guest's connection. */
-export function connectToThreadHost(options: ThreadGuestOptions = {}): Promise<HostConnection> {
+export function connectToThreadHost(
+  options: ThreadGuestOptions = {},
+): Promise<ThreadHostConnection> {
   const port = options.port ?? parentPort;
   if (!port) {
     return Promise.reject(
@@ -45,7 +57,7 @@ export function connectToThreadHost(options: ThreadGuestOptions = {}): Promise<H
             for (const ack of acks.values()) ack.reject(new VrdmaError('DISCONNECTED', 'detached'));
             acks.clear();
           });
-          resolve({ transport, registerRegion });
+          resolve({ transport, registerRegion, createRegion });
           return;
         }
         case 'region-ack': {
@@ -76,6 +88,11 @@ export function connectToThreadHost(options: ThreadGuestOptions = {}): Promise<H
         acks.set(region.id, { resolve: resolveAck, reject: rejectAck });
         port.postMessage({ vrdmaShm: 'region', id: region.id, memory });
       });
+    };
+    const createRegion = async (id: number, size: number): Promise<Region> => {
+      const region = createSharedRegion(id, size);
+      await registerRegion(region);
+      return region;
     };
     port.on('message', onMessage);
   });
