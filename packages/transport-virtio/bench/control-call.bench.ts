@@ -1,8 +1,9 @@
 /**
- * Control-call cost over the virtio control plane, next to the same call native and through
- * the loopback link (the whole remoting path with no transport), in one run.
+ * Control-call cost over the virtio control plane, next to the same call native, through the
+ * loopback link (the whole remoting path, no transport) and over transport-shm's polled ring,
+ * in one run. Guests run in a worker thread, the host on the main thread.
  *
- *   npm run bench -w @vrdma/transport-virtio
+ *   npm run bench -w @vrdma/transport-virtio      (CALLS=4000 ROUNDS=5 by default)
  */
 import { Worker } from 'node:worker_threads';
 import {
@@ -13,6 +14,7 @@ import {
   unimemSpec,
 } from '@vrdma/api-spec';
 import { createMockCluster } from '@vrdma/engine-mock';
+import { attachThreadGuest } from '@vrdma/transport-shm';
 import {
   VIRTIO_F_VERSION_1,
   VIRTIO_RING_F_EVENT_IDX,
@@ -21,9 +23,23 @@ import {
 import { createThreadRegion, threadDoorbells } from '../src/echo-fixture.js';
 import { featureBit } from '../src/features.js';
 import { createVirtioServerTransport } from '../src/server-transport.js';
+import { threadShmDoorbell } from '../src/shm-doorbell.js';
 
 const CALLS = Number(process.env.CALLS ?? 4000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
+const WARMUP = Math.min(CALLS, 500);
+
+interface Run {
+  nsPerCall: number;
+  kicksPerCall: number;
+  interruptsPerCall: number;
+}
+
+interface Mode {
+  name: string;
+  burst: number;
+  run(burst: number): Promise<Run>;
+}
 
 async function openSession(): Promise<UnimemSession> {
   const session = createMockCluster({ nodes: [0, 1] }).engines[0]!.openSession();
@@ -31,61 +47,88 @@ async function openSession(): Promise<UnimemSession> {
   return session;
 }
 
-async function timeInProcess(call: () => Promise<unknown>, calls: number): Promise<number> {
-  for (let i = 0; i < 500; i++) await call();
+async function timeInProcess(call: () => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < WARMUP; i++) await call();
   const start = process.hrtime.bigint();
-  for (let i = 0; i < calls; i++) await call();
-  return Number(process.hrtime.bigint() - start) / calls;
+  for (let i = 0; i < CALLS; i++) await call();
+  return Number(process.hrtime.bigint() - start) / CALLS;
 }
 
-interface VirtioRun {
-  nsPerCall: number;
-  kicksPerCall: number;
-  interruptsPerCall: number;
+function worker(entry: string, data: Record<string, unknown>): Worker {
+  return new Worker(new URL('../src/ts-worker-bootstrap.mjs', import.meta.url), {
+    execArgv: ['--conditions=@vrdma/source'],
+    workerData: { entry: new URL(entry, import.meta.url).href, ...data },
+  });
 }
 
-async function timeVirtio(eventIdx: boolean, burst: number): Promise<VirtioRun> {
+type Report = { nsPerCall: number; kicks: number; messages: number };
+
+function reportOf(guest: Worker): Promise<Report> {
+  return new Promise((resolve, reject) => {
+    guest.once('message', resolve);
+    guest.once('error', reject);
+  });
+}
+
+async function virtio(eventIdx: boolean, doorbell: 'atomics' | 'shm', burst: number): Promise<Run> {
   const session = await openSession();
   const region = createThreadRegion();
   const bells = threadDoorbells(region);
+  const shmBell = doorbell === 'shm' ? threadShmDoorbell(region, 'device') : undefined;
   const server = createVirtioServerTransport({
     region,
-    kicks: bells.kick,
-    interrupts: bells.interrupt,
+    kicks: shmBell ?? bells.kick,
+    interrupts: shmBell ?? bells.interrupt,
   });
   server.serve(createDispatcher(unimemSpec, session).handle);
   const features =
     featureBit(VIRTIO_F_VERSION_1) |
     featureBit(VIRTIO_RING_F_INDIRECT_DESC) |
     (eventIdx ? featureBit(VIRTIO_RING_F_EVENT_IDX) : 0n);
-  const worker = new Worker(new URL('../src/ts-worker-bootstrap.mjs', import.meta.url), {
-    execArgv: ['--conditions=@vrdma/source'],
-    workerData: {
-      entry: new URL('./virtio-guest.ts', import.meta.url).href,
-      buffer: region.bytes.buffer,
-      features,
-      burst,
-      calls: CALLS,
-    },
+  const guest = worker('./virtio-guest.ts', {
+    buffer: region.bytes.buffer,
+    features,
+    burst,
+    calls: CALLS,
+    doorbell,
   });
-  const interruptsAtStart = () => server.metrics.doorbells;
-  let warmInterrupts = 0;
-  const report = await new Promise<{ nsPerCall: number; kicks: number; messages: number }>(
-    (resolve, reject) => {
-      worker.once('message', resolve);
-      worker.once('error', reject);
-    },
-  );
-  warmInterrupts = interruptsAtStart();
-  await worker.terminate();
+  const report = await reportOf(guest);
+  // Interrupts are counted on the host over warm-up and run together.
+  const interrupts = server.metrics.doorbells;
+  await guest.terminate();
   await server.close();
-  const total = Math.min(CALLS, 500) + CALLS;
   return {
     nsPerCall: report.nsPerCall,
     kicksPerCall: report.kicks / report.messages,
-    // Interrupts are counted on the host over warm-up and run together.
-    interruptsPerCall: warmInterrupts / total,
+    interruptsPerCall: interrupts / (WARMUP + CALLS),
   };
+}
+
+async function shmRing(burst: number): Promise<Run> {
+  const session = await openSession();
+  const guest = worker('./shm-guest.ts', { burst, calls: CALLS });
+  const { transport } = attachThreadGuest(guest);
+  transport.serve(createDispatcher(unimemSpec, session).handle);
+  const report = await reportOf(guest);
+  const interrupts = transport.metrics.doorbells;
+  await guest.terminate();
+  await transport.close();
+  return {
+    nsPerCall: report.nsPerCall,
+    kicksPerCall: report.kicks / report.messages,
+    interruptsPerCall: interrupts / (WARMUP + CALLS),
+  };
+}
+
+const modes: Mode[] = [];
+for (const burst of [1, 16]) {
+  const when = burst === 1 ? 'one at a time' : 'bursts of 16';
+  modes.push(
+    { name: `virtio, EVENT_IDX, ${when}`, burst, run: (b) => virtio(true, 'atomics', b) },
+    { name: `virtio, flags, ${when}`, burst, run: (b) => virtio(false, 'atomics', b) },
+    { name: `virtio, EVENT_IDX, shm bell, ${when}`, burst, run: (b) => virtio(true, 'shm', b) },
+    { name: `shm ring (polled), ${when}`, burst, run: (b) => shmRing(b) },
+  );
 }
 
 function median(values: number[]): number {
@@ -93,46 +136,35 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-const us = (ns: number) => (ns / 1000).toFixed(2).padStart(8);
-
 const session = await openSession();
 const stub = createStub(unimemSpec, createLoopbackLink(createDispatcher(unimemSpec, session)));
 const native: number[] = [];
 const loopback: number[] = [];
-const virtio = new Map<string, VirtioRun[]>();
-const modes = [
-  { name: 'virtio, EVENT_IDX, one at a time', eventIdx: true, burst: 1 },
-  { name: 'virtio, flags, one at a time', eventIdx: false, burst: 1 },
-  { name: 'virtio, EVENT_IDX, bursts of 16', eventIdx: true, burst: 16 },
-  { name: 'virtio, flags, bursts of 16', eventIdx: false, burst: 16 },
-];
+const runs = new Map<string, Run[]>();
 for (let round = 0; round < ROUNDS; round++) {
-  native.push(await timeInProcess(() => session.query(), CALLS));
-  loopback.push(await timeInProcess(() => stub.query(), CALLS));
+  native.push(await timeInProcess(() => session.query()));
+  loopback.push(await timeInProcess(() => stub.query()));
   for (const mode of modes) {
-    const runs = virtio.get(mode.name) ?? [];
-    runs.push(await timeVirtio(mode.eventIdx, mode.burst));
-    virtio.set(mode.name, runs);
+    const list = runs.get(mode.name) ?? [];
+    list.push(await mode.run(mode.burst));
+    runs.set(mode.name, list);
   }
 }
 
 const nativeNs = median(native);
 const loopbackNs = median(loopback);
-console.log(`query() control call, ${CALLS} calls x ${ROUNDS} rounds, medians`);
+const cell = (value: string, width: number) => value.padStart(width);
+const us = (ns: number) => cell((ns / 1000).toFixed(2), 8);
+console.log(`query() control call, ${CALLS} calls x ${ROUNDS} rounds, medians (us per call)`);
+console.log(`${'path'.padEnd(42)}  us/call  x native  x loopback  kicks/call  irqs/call`);
+console.log(`${'native (engine in-process)'.padEnd(42)} ${us(nativeNs)}  ${cell('1.0', 8)}`);
 console.log(
-  'path                                   us/call   x native  x loopback  kicks/call  irqs/call',
-);
-console.log(`native (engine in-process)            ${us(nativeNs)}   ${'1.0'.padStart(8)}`);
-console.log(
-  `loopback (stub→dispatcher, no link)   ${us(loopbackNs)}   ${(loopbackNs / nativeNs).toFixed(1).padStart(8)}  ${'1.0'.padStart(9)}`,
+  `${'loopback (stub -> dispatcher, no link)'.padEnd(42)} ${us(loopbackNs)}  ${cell((loopbackNs / nativeNs).toFixed(1), 8)}  ${cell('1.0', 9)}`,
 );
 for (const mode of modes) {
-  const runs = virtio.get(mode.name)!;
-  const ns = median(runs.map((r) => r.nsPerCall));
-  const kicks = median(runs.map((r) => r.kicksPerCall));
-  const irqs = median(runs.map((r) => r.interruptsPerCall));
+  const list = runs.get(mode.name)!;
+  const ns = median(list.map((r) => r.nsPerCall));
   console.log(
-    `${mode.name.padEnd(37)} ${us(ns)}   ${(ns / nativeNs).toFixed(1).padStart(8)}  ${(ns / loopbackNs).toFixed(1).padStart(9)}  ${kicks.toFixed(3).padStart(10)}  ${irqs.toFixed(3).padStart(9)}`,
+    `${mode.name.padEnd(42)} ${us(ns)}  ${cell((ns / nativeNs).toFixed(1), 8)}  ${cell((ns / loopbackNs).toFixed(1), 9)}  ${cell(median(list.map((r) => r.kicksPerCall)).toFixed(3), 10)}  ${cell(median(list.map((r) => r.interruptsPerCall)).toFixed(3), 9)}`,
   );
 }
-console.log('transport-shm ring: not measured here (see the package README).');

@@ -2,20 +2,23 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createStub, type Region, unimemSpec } from '@vrdma/api-spec';
 import { createVirtioClientTransport } from '../src/client-transport.js';
 import { threadDoorbells } from '../src/echo-fixture.js';
+import { threadShmDoorbell } from '../src/shm-doorbell.js';
 
 /** A guest thread timing `query` control calls over the virtqueue, one at a time or in bursts. */
-const { buffer, features, burst, calls } = workerData as {
+const { buffer, features, burst, calls, doorbell } = workerData as {
   buffer: SharedArrayBuffer;
   features: bigint;
   burst: number;
   calls: number;
+  doorbell: 'atomics' | 'shm';
 };
 const region: Region = { id: 7, size: buffer.byteLength, bytes: new Uint8Array(buffer) };
 const bells = threadDoorbells(region);
+const shmBell = doorbell === 'shm' ? threadShmDoorbell(region, 'driver') : undefined;
 const client = createVirtioClientTransport({
   region,
-  kicks: bells.kick,
-  interrupts: bells.interrupt,
+  kicks: shmBell ?? bells.kick,
+  interrupts: shmBell ?? bells.interrupt,
   features,
 });
 const api = createStub(unimemSpec, client);
