@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { type FrameHandler, FrameKind, VrdmaError } from '@vrdma/api-spec';
+import { type FrameHandler, FrameKind, type Region, VrdmaError } from '@vrdma/api-spec';
+import { createMemfdRegion } from '@vrdma/transport-shm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileMirror } from './file-memory-port.js';
 import {
@@ -15,6 +16,7 @@ import {
   legacyVringSize,
   usedAvailEventOffset,
 } from './layout.js';
+import type { MemoryPort } from './memory-port.js';
 import { createVirtioServerTransport } from './server-transport.js';
 import { streamNotificationSource, streamNotifier } from './stream-doorbell.js';
 
@@ -62,28 +64,47 @@ describe.skipIf(!haveCompiler)('interop with a C driver built on <linux/virtio_r
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Offers the device in a fresh shared file, runs the C driver against it, serves it. */
+  /**
+   * Offers the device in fresh shared memory, runs the C driver against it, serves it.
+   * `memfd`: transport-shm's sealed memfd, mapped by both sides (the C driver opens it through
+   * /proc/<pid>/fd). `file`: an ordinary file under /dev/shm that the host reaches through
+   * pread/pwrite (openFileMirror), for hosts without the native add-on.
+   */
   async function runDriver(args: {
     calls: number;
     burst: number;
     eventIdx: boolean;
     hostile?: boolean;
+    memory?: 'memfd' | 'file';
   }) {
-    const file = join(dir, `device-${args.calls}-${args.burst}-${Number(args.eventIdx)}`);
-    writeFileSync(file, new Uint8Array(1 << 16));
-    const mirror = openFileMirror(file);
+    let path: string;
+    let region: Region;
+    let port: MemoryPort | undefined;
+    let release: () => void;
+    if (args.memory === 'file') {
+      path = join(dir, `device-${args.calls}-${args.burst}-${Number(args.eventIdx)}`);
+      writeFileSync(path, new Uint8Array(1 << 16));
+      const mirror = openFileMirror(path);
+      ({ region, port } = mirror);
+      release = () => mirror.close();
+    } else {
+      const memfd = createMemfdRegion(1, 1 << 16, 'vrdma-virtio-interop');
+      ({ path } = memfd);
+      region = memfd;
+      release = () => memfd.close();
+    }
     const kicks = new PassThrough();
     const interrupts = new PassThrough();
     const server = createVirtioServerTransport({
-      region: mirror.region,
-      port: mirror.port,
+      region,
+      ...(port ? { port } : {}),
       kicks: streamNotificationSource(kicks),
       interrupts: streamNotifier(interrupts),
     });
     const reasons: VrdmaError[] = [];
     server.onDisconnect((reason) => reasons.push(reason));
     server.serve(upperCaseEcho);
-    const argv = [file, String(args.calls), String(args.burst), args.eventIdx ? '1' : '0'];
+    const argv = [path, String(args.calls), String(args.burst), args.eventIdx ? '1' : '0'];
     if (args.hostile) argv.push('hostile');
     const child = spawn(driver, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdout.pipe(kicks);
@@ -96,7 +117,7 @@ describe.skipIf(!haveCompiler)('interop with a C driver built on <linux/virtio_r
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     clearTimeout(timer);
     await server.close();
-    mirror.close();
+    release();
     return { code, stderr, server, reasons };
   }
 
@@ -160,5 +181,14 @@ describe.skipIf(!haveCompiler)('interop with a C driver built on <linux/virtio_r
     expect(run.server.fault).toBe('head-out-of-range');
     expect(run.reasons[0]).toBeInstanceOf(VrdmaError);
     expect(run.reasons[0]!.code).toBe('TRANSPORT');
+  });
+
+  it('also serves a driver on a plain shared file through pread/pwrite, without the add-on', async () => {
+    for (const burst of [1, 8]) {
+      const run = await runDriver({ calls: 200, burst, eventIdx: true, memory: 'file' });
+      expect(run.stderr).toMatch(/^ok calls=200 /);
+      expect(run.code).toBe(0);
+      expect(run.server.metrics.messages).toBe(200);
+    }
   });
 });

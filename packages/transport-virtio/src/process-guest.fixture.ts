@@ -1,20 +1,23 @@
+import { openMappedRegion } from '@vrdma/transport-shm';
 import { createVirtioClientTransport } from './client-transport.js';
 import { callInfo, echoRequest } from './echo-fixture.js';
 import { openFileMirror } from './file-memory-port.js';
 import { streamNotificationSource, streamNotifier } from './stream-doorbell.js';
 
 /**
- * A guest in its own OS process: attaches to the device offered in a shared file, kicks by
- * writing a byte to stdout, hears interrupts as bytes on stdin, reports over the IPC channel.
- *   process-guest <file> <calls> <burst> [hang]
+ * A guest in its own OS process: attaches to the device offered in shared memory (a memfd it
+ * maps, or a plain file it reaches through pread/pwrite), kicks by writing a byte to stdout,
+ * hears interrupts as bytes on stdin, reports over the IPC channel.
+ *   process-guest <path> <size> <memfd|file> <calls> <burst> [hang]
  */
-const [file, callsArg, burstArg, mode] = process.argv.slice(2);
+const [path, sizeArg, memory, callsArg, burstArg, mode] = process.argv.slice(2);
 const calls = Number(callsArg);
 const burst = Number(burstArg);
-const mirror = openFileMirror(file!, { role: 'driver' });
+const mirror = memory === 'file' ? openFileMirror(path!, { role: 'driver' }) : undefined;
+const region = mirror?.region ?? openMappedRegion(1, path!, Number(sizeArg));
 const client = createVirtioClientTransport({
-  region: mirror.region,
-  port: mirror.port,
+  region,
+  ...(mirror ? { port: mirror.port } : {}),
   kicks: streamNotifier(process.stdout),
   interrupts: streamNotificationSource(process.stdin),
   maxInFlight: 16,
@@ -41,6 +44,6 @@ if (mode === 'hang') {
     });
   }
   await client.close();
-  mirror.close();
+  mirror?.close();
   process.send!({ ids, mismatches, metrics: { ...client.metrics } }, () => process.exit(0));
 }

@@ -3,10 +3,12 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VrdmaError } from '@vrdma/api-spec';
+import { type Region, VrdmaError } from '@vrdma/api-spec';
+import { createMemfdRegion } from '@vrdma/transport-shm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoHandler } from './echo-fixture.js';
 import { openFileMirror } from './file-memory-port.js';
+import type { MemoryPort } from './memory-port.js';
 import { createVirtioServerTransport } from './server-transport.js';
 import { streamNotificationSource, streamNotifier } from './stream-doorbell.js';
 
@@ -20,26 +22,41 @@ interface GuestReport {
   inFlight?: boolean;
 }
 
-describe('virtio transport across OS processes (shared file)', () => {
+describe('virtio transport across OS processes', () => {
   let dir: string;
   beforeAll(() => {
     dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'vrdma-virtio-proc-'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function startHost(name: string, args: string[]) {
-    const file = join(dir, name);
-    writeFileSync(file, new Uint8Array(1 << 16));
-    const mirror = openFileMirror(file);
+  /** The host offers a device in shared memory and starts a guest process against it. */
+  function startHost(name: string, memory: 'memfd' | 'file', args: string[]) {
+    const size = 1 << 16;
+    let path: string;
+    let region: Region;
+    let port: MemoryPort | undefined;
+    let release: () => void;
+    if (memory === 'file') {
+      path = join(dir, name);
+      writeFileSync(path, new Uint8Array(size));
+      const mirror = openFileMirror(path);
+      ({ region, port } = mirror);
+      release = () => mirror.close();
+    } else {
+      const memfd = createMemfdRegion(1, size, `vrdma-virtio-${name}`);
+      ({ path } = memfd);
+      region = memfd;
+      release = () => memfd.close();
+    }
     const child: ChildProcess = spawn(
       process.execPath,
-      ['--import', 'tsx', '--conditions=@vrdma/source', GUEST, file, ...args],
+      ['--import', 'tsx', '--conditions=@vrdma/source', GUEST, path, String(size), memory, ...args],
       { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit', 'ipc'] },
     );
     child.stdin!.on('error', () => {}); // interrupts to a guest that died are dropped
     const server = createVirtioServerTransport({
-      region: mirror.region,
-      port: mirror.port,
+      region,
+      ...(port ? { port } : {}),
       kicks: streamNotificationSource(child.stdout!),
       interrupts: streamNotifier(child.stdin!),
     });
@@ -53,32 +70,34 @@ describe('virtio transport across OS processes (shared file)', () => {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
       await exited;
       await server.close();
-      mirror.close();
+      release();
     };
     return { server, child, report, disconnected, stop };
   }
 
-  it('serves a guest process, one call at a time and in bursts', async () => {
-    for (const [calls, burst] of [
-      [150, 1],
-      [400, 8],
-    ] as const) {
-      const host = startHost(`rt-${burst}`, [String(calls), String(burst)]);
-      host.server.serve(echoHandler);
-      try {
-        const report = await host.report;
-        expect(report.mismatches).toBe(0);
-        expect(report.ids).toEqual(Array.from({ length: calls }, (_, i) => i + 1));
-        expect(host.server.metrics.messages).toBe(calls);
-        expect((await host.disconnected).code).toBe('DISCONNECTED'); // the guest's reset
-      } finally {
-        await host.stop();
+  for (const memory of ['memfd', 'file'] as const) {
+    it(`serves a guest process, one call at a time and in bursts (${memory})`, async () => {
+      for (const [calls, burst] of [
+        [150, 1],
+        [400, 8],
+      ] as const) {
+        const host = startHost(`rt-${memory}-${burst}`, memory, [String(calls), String(burst)]);
+        host.server.serve(echoHandler);
+        try {
+          const report = await host.report;
+          expect(report.mismatches).toBe(0);
+          expect(report.ids).toEqual(Array.from({ length: calls }, (_, i) => i + 1));
+          expect(host.server.metrics.messages).toBe(calls);
+          expect((await host.disconnected).code).toBe('DISCONNECTED'); // the guest's reset
+        } finally {
+          await host.stop();
+        }
       }
-    }
-  });
+    });
+  }
 
   it('sees a guest killed mid-call as a clean disconnect and keeps running', async () => {
-    const host = startHost('killed', ['1', '1', 'hang']);
+    const host = startHost('killed', 'memfd', ['1', '1', 'hang']);
     host.server.serve(() => new Promise<Uint8Array>(() => {}));
     try {
       expect((await host.report).inFlight).toBe(true);
