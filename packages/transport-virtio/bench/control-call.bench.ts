@@ -1,10 +1,15 @@
 /**
  * Control-call cost over the virtio control plane, next to the same call native, through the
  * loopback link (the whole remoting path, no transport) and over transport-shm's polled ring,
- * in one run. Guests run in a worker thread, the host on the main thread.
+ * in one run. Guests run in a worker thread or in a child process, the host in this process.
  *
  *   npm run bench -w @vrdma/transport-virtio      (CALLS=4000 ROUNDS=5 by default)
  */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
   createDispatcher,
@@ -14,7 +19,7 @@ import {
   unimemSpec,
 } from '@vrdma/api-spec';
 import { createMockCluster } from '@vrdma/engine-mock';
-import { attachThreadGuest } from '@vrdma/transport-shm';
+import { attachThreadGuest, createMemfdRegion, listenForProcessGuests } from '@vrdma/transport-shm';
 import {
   VIRTIO_F_VERSION_1,
   VIRTIO_RING_F_EVENT_IDX,
@@ -24,6 +29,8 @@ import { createThreadRegion, threadDoorbells } from '../src/echo-fixture.js';
 import { featureBit } from '../src/features.js';
 import { createVirtioServerTransport } from '../src/server-transport.js';
 import { threadShmDoorbell } from '../src/shm-doorbell.js';
+import { streamNotificationSource, streamNotifier } from '../src/stream-doorbell.js';
+import type { GuestReport } from './timed-calls.js';
 
 const CALLS = Number(process.env.CALLS ?? 4000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
@@ -61,13 +68,76 @@ function worker(entry: string, data: Record<string, unknown>): Worker {
   });
 }
 
-type Report = { nsPerCall: number; kicks: number; messages: number };
-
-function reportOf(guest: Worker): Promise<Report> {
+function reportOf(guest: Worker | ChildProcess): Promise<GuestReport> {
   return new Promise((resolve, reject) => {
-    guest.once('message', resolve);
+    guest.once('message', (m) => resolve(m as GuestReport));
     guest.once('error', reject);
   });
+}
+
+function tsProcess(entry: string, args: string[]): ChildProcess {
+  return spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--conditions=@vrdma/source',
+      fileURLToPath(new URL(entry, import.meta.url)),
+      ...args,
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] },
+  );
+}
+
+function runOf(report: GuestReport, interrupts: number): Run {
+  return {
+    nsPerCall: report.nsPerCall,
+    kicksPerCall: report.kicks / report.messages,
+    // Interrupts are counted on the host over warm-up and run together.
+    interruptsPerCall: interrupts / (WARMUP + CALLS),
+  };
+}
+
+const socketDir = mkdtempSync(join(tmpdir(), 'vrdma-bench-'));
+
+async function virtioProcess(burst: number): Promise<Run> {
+  const session = await openSession();
+  const region = createMemfdRegion(1, 1 << 19, 'vrdma-bench');
+  const guest = tsProcess('./virtio-process-guest.ts', [
+    region.path,
+    String(region.size),
+    String(CALLS),
+    String(burst),
+  ]);
+  guest.stdin!.on('error', () => {});
+  const server = createVirtioServerTransport({
+    region,
+    kicks: streamNotificationSource(guest.stdout!),
+    interrupts: streamNotifier(guest.stdin!),
+  });
+  server.serve(createDispatcher(unimemSpec, session).handle);
+  const report = await reportOf(guest);
+  const interrupts = server.metrics.doorbells;
+  await new Promise((resolve) => guest.once('exit', resolve));
+  await server.close();
+  region.close();
+  return runOf(report, interrupts);
+}
+
+async function shmProcess(burst: number): Promise<Run> {
+  const session = await openSession();
+  const path = join(socketDir, `shm-${burst}.sock`);
+  let interrupts = () => 0;
+  const host = await listenForProcessGuests(path, (guest) => {
+    guest.transport.serve(createDispatcher(unimemSpec, session).handle);
+    interrupts = () => guest.transport.metrics.doorbells;
+  });
+  const guest = tsProcess('./shm-process-guest.ts', [path, String(CALLS), String(burst)]);
+  const report = await reportOf(guest);
+  const run = runOf(report, interrupts());
+  await new Promise((resolve) => guest.once('exit', resolve));
+  await host.close();
+  return run;
 }
 
 async function virtio(eventIdx: boolean, doorbell: 'atomics' | 'shm', burst: number): Promise<Run> {
@@ -93,15 +163,10 @@ async function virtio(eventIdx: boolean, doorbell: 'atomics' | 'shm', burst: num
     doorbell,
   });
   const report = await reportOf(guest);
-  // Interrupts are counted on the host over warm-up and run together.
   const interrupts = server.metrics.doorbells;
   await guest.terminate();
   await server.close();
-  return {
-    nsPerCall: report.nsPerCall,
-    kicksPerCall: report.kicks / report.messages,
-    interruptsPerCall: interrupts / (WARMUP + CALLS),
-  };
+  return runOf(report, interrupts);
 }
 
 async function shmRing(burst: number): Promise<Run> {
@@ -113,11 +178,7 @@ async function shmRing(burst: number): Promise<Run> {
   const interrupts = transport.metrics.doorbells;
   await guest.terminate();
   await transport.close();
-  return {
-    nsPerCall: report.nsPerCall,
-    kicksPerCall: report.kicks / report.messages,
-    interruptsPerCall: interrupts / (WARMUP + CALLS),
-  };
+  return runOf(report, interrupts);
 }
 
 const modes: Mode[] = [];
@@ -128,6 +189,8 @@ for (const burst of [1, 16]) {
     { name: `virtio, flags, ${when}`, burst, run: (b) => virtio(false, 'atomics', b) },
     { name: `virtio, EVENT_IDX, shm bell, ${when}`, burst, run: (b) => virtio(true, 'shm', b) },
     { name: `shm ring (polled), ${when}`, burst, run: (b) => shmRing(b) },
+    { name: `process: virtio, memfd, ${when}`, burst, run: (b) => virtioProcess(b) },
+    { name: `process: shm ring, memfd, ${when}`, burst, run: (b) => shmProcess(b) },
   );
 }
 
@@ -151,6 +214,7 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
+rmSync(socketDir, { recursive: true, force: true });
 const nativeNs = median(native);
 const loopbackNs = median(loopback);
 const cell = (value: string, width: number) => value.padStart(width);

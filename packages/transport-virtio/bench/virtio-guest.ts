@@ -1,10 +1,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { createStub, type Region, unimemSpec } from '@vrdma/api-spec';
+import type { Region } from '@vrdma/api-spec';
 import { createVirtioClientTransport } from '../src/client-transport.js';
 import { threadDoorbells } from '../src/echo-fixture.js';
 import { threadShmDoorbell } from '../src/shm-doorbell.js';
+import { timeQueries } from './timed-calls.js';
 
-/** A guest thread timing `query` control calls over the virtqueue, one at a time or in bursts. */
+/** A guest thread timing `query` control calls over the virtqueue. */
 const { buffer, features, burst, calls, doorbell } = workerData as {
   buffer: SharedArrayBuffer;
   features: bigint;
@@ -21,22 +22,5 @@ const client = createVirtioClientTransport({
   interrupts: shmBell ?? bells.interrupt,
   features,
 });
-const api = createStub(unimemSpec, client);
-
-async function run(count: number): Promise<number> {
-  const start = process.hrtime.bigint();
-  for (let done = 0; done < count; done += burst) {
-    await Promise.all(Array.from({ length: burst }, () => api.query()));
-  }
-  return Number(process.hrtime.bigint() - start) / count;
-}
-
-await run(Math.min(calls, 500)); // warm-up: JIT, ring laps
-const before = { ...client.metrics };
-const nsPerCall = await run(calls);
-parentPort!.postMessage({
-  nsPerCall,
-  kicks: client.metrics.doorbells - before.doorbells,
-  messages: client.metrics.messages - before.messages,
-});
+parentPort!.postMessage(await timeQueries(client, calls, burst));
 await client.close();
