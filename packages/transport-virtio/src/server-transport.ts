@@ -41,6 +41,12 @@ export interface VirtioServerTransport extends ServerTransport {
   readonly negotiated: Features | undefined;
   /** Why this guest's queue was marked broken, if it was. */
   readonly fault: QueueFault | undefined;
+  /**
+   * The host learned by other means that the guest is gone (its worker exited, its process
+   * was reaped): stop serving it and fire onDisconnect with `reason`. Atomics doorbells cannot
+   * tell a dead thread from an idle one; a stream doorbell's close is detected by itself.
+   */
+  detach(reason: VrdmaError): void;
 }
 
 /**
@@ -105,6 +111,10 @@ class VirtioServer implements VirtioServerTransport {
 
   onDisconnect(listener: (reason: VrdmaError) => void): void {
     this.listeners.push(listener);
+  }
+
+  detach(reason: VrdmaError): void {
+    this.disconnect(reason);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { VrdmaError } from '@vrdma/api-spec';
 import { describe, expect, it } from 'vitest';
 import { createThreadRegion, echoHandler, threadDoorbells } from './echo-fixture.js';
 import { createVirtioServerTransport } from './server-transport.js';
@@ -75,5 +76,35 @@ describe('virtio transport across a worker thread', () => {
     expect(burst.report.ids).toHaveLength(640);
     expect(burst.report.metrics.doorbells).toBeLessThan(640 / 4);
     expect(burst.server.metrics.doorbells).toBeLessThan(640 / 4);
+  });
+
+  it('a guest thread terminated mid-call is a clean disconnect for the host', async () => {
+    const region = createThreadRegion();
+    const bells = threadDoorbells(region);
+    const server = createVirtioServerTransport({
+      region,
+      kicks: bells.kick,
+      interrupts: bells.interrupt,
+    });
+    let requests = 0;
+    server.serve(() => {
+      requests++;
+      return new Promise<Uint8Array>(() => {}); // never answers: the guest stays mid-call
+    });
+    const worker = tsWorker(new URL('./thread-guest.fixture.ts', import.meta.url), {
+      buffer: region.bytes.buffer,
+      calls: 1,
+      burst: 1,
+    });
+    worker.once('exit', (code) =>
+      server.detach(new VrdmaError('DISCONNECTED', `guest thread exited with code ${code}`)),
+    );
+    const gone = new Promise<VrdmaError>((resolve) => server.onDisconnect(resolve));
+    while (requests === 0) await new Promise((r) => setTimeout(r, 5));
+    await worker.terminate();
+    const reason = await gone;
+    expect(reason.code).toBe('DISCONNECTED');
+    expect(reason.message).toMatch(/exited/);
+    await server.close();
   });
 });
