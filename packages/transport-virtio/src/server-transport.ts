@@ -13,7 +13,11 @@ import {
   readFeatures,
   readQueueAddresses,
 } from './config-block.js';
-import { VIRTIO_CONFIG_S_DRIVER_OK, VIRTIO_CONFIG_S_NEEDS_RESET } from './constants.js';
+import {
+  VIRTIO_CONFIG_S_DRIVER_OK,
+  VIRTIO_CONFIG_S_FEATURES_OK,
+  VIRTIO_CONFIG_S_NEEDS_RESET,
+} from './constants.js';
 import { VirtqueueDevice } from './device.js';
 import { checkDriverFeatures, DEVICE_FEATURES, type Features } from './features.js';
 import type { MemoryPort } from './memory-port.js';
@@ -144,6 +148,9 @@ class VirtioServer implements VirtioServerTransport {
   /** Checks what the driver programmed before trusting any of it. */
   private attach(): void {
     try {
+      if ((this.memory.load32(CONFIG.status) & VIRTIO_CONFIG_S_FEATURES_OK) === 0) {
+        throw new VrdmaError('TRANSPORT', 'DRIVER_OK without FEATURES_OK (§3.1.1)');
+      }
       const chosen = readFeatures(this.memory, CONFIG.driverFeatures);
       checkDriverFeatures(this.offered, chosen);
       const queue = readQueueAddresses(this.memory);

@@ -264,4 +264,44 @@ describe('virtio control-plane transport (one thread, Atomics doorbells)', () =>
     expect(String(reason)).toMatch(/bad-configuration.*configuration block/);
     expect(server2.fault).toBe('bad-configuration');
   });
+
+  for (const [what, program] of [
+    ['DRIVER_OK without FEATURES_OK', { status: 0x07 }],
+    ['features the device never offered', { features: [0, 1 | 0x100] }],
+    ['no VIRTIO_F_VERSION_1', { features: [0, 0] }],
+    ['a queue larger than offered', { size: 1024 }],
+    ['a queue size that is not a power of two', { size: 12 }],
+    ['a misaligned used ring', { used: 8194 }],
+  ] as const) {
+    it(`refuses a driver that sets up ${what}`, async () => {
+      const region = createThreadRegion(1 << 16);
+      const bells = threadDoorbells(region);
+      const server = createVirtioServerTransport({
+        region,
+        kicks: bells.kick,
+        interrupts: bells.interrupt,
+      });
+      server.serve(echoHandler);
+      const refused = new Promise<unknown>((resolve) => server.onDisconnect(resolve));
+      const view = new DataView(region.bytes.buffer);
+      const p = program as {
+        status?: number;
+        features?: readonly number[];
+        size?: number;
+        used?: number;
+      };
+      view.setUint32(CONFIG.driverFeatures, p.features?.[0] ?? 0, true);
+      view.setUint32(CONFIG.driverFeatures + 4, p.features?.[1] ?? 1, true);
+      view.setUint32(CONFIG.queueSize, p.size ?? 8, true);
+      view.setBigUint64(CONFIG.desc, 4096n, true);
+      view.setBigUint64(CONFIG.avail, 6144n, true);
+      view.setBigUint64(CONFIG.used, BigInt(p.used ?? 8192), true);
+      view.setUint32(CONFIG.status, p.status ?? 0x0f, true);
+      bells.kick.notify();
+      expect(String(await refused)).toMatch(/bad-configuration/);
+      expect(server.fault).toBe('bad-configuration');
+      expect(view.getUint32(CONFIG.status, true) & 0x40).toBe(0x40); // NEEDS_RESET
+      expect(view.getUint32(CONFIG.fault, true)).toBe(14);
+    });
+  }
 });
