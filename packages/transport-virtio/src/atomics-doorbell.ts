@@ -32,6 +32,7 @@ export function createAtomicsDoorbell(
     notify() {
       Atomics.add(words, 0, 1);
       Atomics.notify(words, 0);
+      return true;
     },
     subscribe(listener) {
       let stopped = false;

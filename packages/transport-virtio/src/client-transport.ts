@@ -248,7 +248,7 @@ class VirtioClient implements VirtioClientTransport {
 
   private kick(): void {
     this.sync();
-    if (this.kicks.notify() !== false) this.counters.doorbells++;
+    if (this.kicks.notify()) this.counters.doorbells++;
   }
 
   private onInterrupt(): void {

@@ -5,10 +5,10 @@
  */
 export interface Notifier {
   /**
-   * Rings the peer. Returns false when the doorbell knew the peer was awake and did not ring
-   * (transport-shm's sleep protocol); only real rings are counted.
+   * Rings the peer; true if it did. False when the doorbell knew the peer was awake and did
+   * not ring (transport-shm's sleep protocol) or is closed: only real rings are counted.
    */
-  notify(): boolean | void;
+  notify(): boolean;
 }
 
 export interface NotificationSource {

@@ -227,7 +227,7 @@ class VirtioServer implements VirtioServerTransport {
 
   private ring(): void {
     this.sync();
-    if (this.interrupts.notify() !== false) this.counters.doorbells++;
+    if (this.interrupts.notify()) this.counters.doorbells++;
   }
 
   /** Would a kick find something to do: an attach, a reset, or chains to pop? */

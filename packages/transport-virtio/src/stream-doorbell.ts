@@ -20,7 +20,9 @@ const RING = new Uint8Array([1]);
 export function streamNotifier(sink: ByteSink): Notifier {
   return {
     notify() {
-      if (!sink.destroyed) sink.write(RING);
+      if (sink.destroyed) return false;
+      sink.write(RING);
+      return true;
     },
   };
 }
