@@ -1,3 +1,4 @@
+import { createConnection } from 'node:net';
 import type { VrdmaError } from '@vrdma/api-spec';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProcessHostOptions } from './process-host.js';
@@ -76,5 +77,17 @@ describe('transport-shm across a child process', () => {
     await new Promise((r) => setTimeout(r, 50));
     await guest.connection.transport.close();
     expect(await result).toMatchObject({ ok: true, detail: 'the host closed the connection' });
+  });
+
+  it('drops a client that speaks garbage on the socket and keeps serving guests', async () => {
+    current = await startTestProcessHost();
+    const socket = createConnection(current.host.path);
+    await new Promise<void>((resolve) => {
+      socket.on('connect', () => socket.write(Uint8Array.of(0x02, 0xff, 0xff, 0xff, 0xff, 7)));
+      socket.on('error', () => {});
+      socket.on('close', () => resolve());
+    });
+    const { guest } = await serveGuest();
+    expect(await guest.run({ cmd: 'calls', count: 20, window: 2 })).toMatchObject({ ok: true });
   });
 });
