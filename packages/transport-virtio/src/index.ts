@@ -66,3 +66,9 @@ export {
   streamNotificationSource,
   streamNotifier,
 } from './stream-doorbell.js';
+export {
+  attachVirtioThreadGuest,
+  connectToVirtioThreadHost,
+  type VirtioThreadGuestOptions,
+  type VirtioThreadHostOptions,
+} from './thread-attach.js';
