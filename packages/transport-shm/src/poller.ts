@@ -4,17 +4,21 @@ import type { Doorbell } from './doorbell.js';
 
 /** How a side looks for work before it sleeps. */
 export interface PollOptions {
-  /** Synchronous looks at the ring before yielding (bounded: 2 cores cannot afford more). */
+  /** Synchronous looks at the ring in one burst, between event-loop turns. */
   spinIterations?: number;
-  /** Event-loop turns spent looking (setImmediate) before announcing sleep. */
-  yieldTurns?: number;
+  /**
+   * How long an idle side keeps looking (bursts of synchronous looks, each followed by an
+   * event-loop turn so the rest of the process runs) before it announces sleep, in µs.
+   * Bounded: on 2 cores an unbounded spin starves everyone else.
+   */
+  spinBudgetUs?: number;
   /** Longest sleep; a lost wake (only a hostile peer can cause one) costs at most this. */
   sleepTimeoutMs?: number;
 }
 
 const DEFAULTS: Required<PollOptions> = {
   spinIterations: 256,
-  yieldTurns: 2,
+  spinBudgetUs: 100,
   sleepTimeoutMs: 250,
 };
 /** Progress steps in a row before the loop lets the event loop run (async handlers, I/O). */
@@ -31,7 +35,7 @@ export interface PollTarget {
   failed(error: VrdmaError): void;
 }
 
-/** Bounded spin, then a few event-loop turns, then sleep announced on the doorbell. */
+/** Bounded polling (spin bursts between event-loop turns), then sleep announced on the doorbell. */
 export class Poller {
   private running = false;
   private readonly options: Required<PollOptions>;
@@ -53,13 +57,13 @@ export class Poller {
 
   private async run(): Promise<void> {
     const { target } = this;
-    const { spinIterations, yieldTurns, sleepTimeoutMs } = this.options;
+    const { spinIterations, spinBudgetUs, sleepTimeoutMs } = this.options;
     try {
       let steps = 0;
-      let idleTurns = 0;
+      let idleSince = -1;
       while (target.active()) {
         if (target.step()) {
-          idleTurns = 0;
+          idleSince = -1;
           if (++steps >= STEPS_PER_TURN) {
             steps = 0;
             await nextTurn();
@@ -70,11 +74,13 @@ export class Poller {
         let found = false;
         for (let i = 0; i < spinIterations && !found; i++) found = target.hasWork();
         if (found) continue;
-        if (idleTurns++ < yieldTurns) {
+        const now = performance.now();
+        if (idleSince < 0) idleSince = now;
+        if ((now - idleSince) * 1000 < spinBudgetUs) {
           await nextTurn();
           continue;
         }
-        idleTurns = 0;
+        idleSince = -1;
         await this.doorbell.sleep(() => target.hasWork() || !target.active(), sleepTimeoutMs);
       }
     } catch (error) {
