@@ -174,6 +174,13 @@ describe.skipIf(!haveCompiler)('interop with a C driver built on <linux/virtio_r
     expect(kicks).toBeLessThanOrEqual(800 / 8 + 1);
   });
 
+  it('keeps in step with the C driver across the 16-bit index wrap', async () => {
+    const run = await runDriver({ calls: 66_000, burst: 8, eventIdx: true });
+    expect(run.stderr).toMatch(/^ok calls=66000 /);
+    expect(run.code).toBe(0);
+    expect(run.server.metrics.messages).toBe(66_000);
+  });
+
   it('refuses a C driver that makes a head index outside the table, and says why', async () => {
     const run = await runDriver({ calls: 10, burst: 1, eventIdx: true, hostile: true });
     expect(run.code).toBe(0);
