@@ -76,6 +76,7 @@ class VirtioServer implements VirtioServerTransport {
   private handler: FrameHandler | undefined;
   private gone = false;
   private interruptScheduled = false;
+  private resumeScheduled = false;
   private faultKind: QueueFault | undefined;
   private readonly port: MemoryPort | undefined;
   private readonly writes: Array<readonly [number, number]> = [];
@@ -169,10 +170,19 @@ class VirtioServer implements VirtioServerTransport {
 
   private drain(): void {
     const device = this.device!;
+    let budget = Math.max(64, device.queue.size);
     try {
       for (;;) {
         device.disableKicks();
-        for (let chain = device.pop(); chain !== null; chain = device.pop()) this.serveChain(chain);
+        for (let chain = device.pop(); chain !== null; chain = device.pop()) {
+          this.serveChain(chain);
+          if (--budget === 0) {
+            // A guest that keeps its queue full must not starve the others sharing this event
+            // loop: come back on the next turn, kicks still off since we will look anyway.
+            this.resumeLater();
+            return;
+          }
+        }
         device.enableKicks();
         // Look again after publishing avail_event / clearing NO_NOTIFY: a chain made available
         // meanwhile may have come without a kick.
@@ -182,6 +192,15 @@ class VirtioServer implements VirtioServerTransport {
     } catch (error) {
       this.fail(faultOf(error) ?? 'bad-configuration', VrdmaError.from(error, 'TRANSPORT'));
     }
+  }
+
+  private resumeLater(): void {
+    if (this.resumeScheduled) return;
+    this.resumeScheduled = true;
+    setImmediate(() => {
+      this.resumeScheduled = false;
+      this.onKick();
+    });
   }
 
   private serveChain(chain: DescriptorChain): void {

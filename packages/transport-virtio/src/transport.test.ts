@@ -76,6 +76,35 @@ describe('virtio control-plane transport (one thread, Atomics doorbells)', () =>
     await server.close();
   });
 
+  it('serves a guest that refills its queue endlessly in slices, so others are not starved', async () => {
+    const flooder = connect({ queueSize: 8 });
+    const other = connect();
+    await flooder.client.call(echoRequest(1, payload(1)), callInfo(1)); // head 0 is now known
+    const view = new DataView(flooder.region.bytes.buffer);
+    const avail = Number(view.getBigUint64(CONFIG.avail, true));
+    let floodServed = 0;
+    let floodServedWhenOtherAnswered = -1;
+    flooder.server.serve((request) => {
+      // Acting as the guest from another thread: put head 0 back in the ring at once, forever.
+      if (++floodServed < 1000) {
+        const idx = view.getUint16(avail + 2, true);
+        view.setUint16(avail + 4 + 2 * (idx & 7), 0, true);
+        view.setUint16(avail + 2, (idx + 1) & 0xffff, true);
+      }
+      return echoHandler(request);
+    });
+    void flooder.client.call(echoRequest(2, payload(1)), callInfo(2)).catch(() => {});
+    const reply = await other.client.call(echoRequest(7, payload(3)), callInfo(7));
+    floodServedWhenOtherAnswered = floodServed;
+    expect(new DataView(reply.buffer).getUint32(4, true)).toBe(7);
+    expect(floodServedWhenOtherAnswered).toBeGreaterThan(0);
+    expect(floodServedWhenOtherAnswered).toBeLessThan(1000);
+    for (const side of [flooder, other]) {
+      await side.client.close();
+      await side.server.close();
+    }
+  });
+
   it('serves replies out of order', async () => {
     const region = createThreadRegion();
     const bells = threadDoorbells(region);
