@@ -134,6 +134,11 @@ export class GuestEndpoint implements ClientTransport {
     this.disconnect.listen(listener);
   }
 
+  /** Why the transport stopped, once it has. */
+  get disconnected(): VrdmaError | undefined {
+    return this.disconnect.fired;
+  }
+
   /** Fails every pending call with `reason` and stops; fires onDisconnect once. */
   fail(reason: VrdmaError): void {
     if (!this.disconnect.fire(reason)) return;

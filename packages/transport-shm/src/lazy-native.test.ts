@@ -30,3 +30,17 @@ describe('the native add-on', () => {
     expect(out.trim()).toBe('true');
   });
 });
+
+describe('a missing add-on', () => {
+  it('is a TRANSPORT VrdmaError that says what to install', async () => {
+    const { loadAddon } = await import('./native.js');
+    const { isVrdmaError } = await import('@vrdma/api-spec');
+    try {
+      loadAddon('../build/Release/not-built.node');
+      expect.unreachable();
+    } catch (error) {
+      expect(isVrdmaError(error, 'TRANSPORT')).toBe(true);
+      expect((error as Error).message).toMatch(/build-essential python3.*npm rebuild/s);
+    }
+  });
+});

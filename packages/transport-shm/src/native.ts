@@ -17,7 +17,12 @@ let addon: NativeShm | undefined;
  * a compiler can still use them. Where it cannot load, the error says what to install.
  */
 export function nativeShm(): NativeShm {
-  if (addon) return addon;
+  addon ??= loadAddon(ADDON_PATH);
+  return addon;
+}
+
+/** Loads the add-on at `path` (relative to this module), or says what is missing. */
+export function loadAddon(path: string): NativeShm {
   if (process.platform !== 'linux') {
     throw new VrdmaError(
       'TRANSPORT',
@@ -25,8 +30,7 @@ export function nativeShm(): NativeShm {
     );
   }
   try {
-    addon = createRequire(import.meta.url)(ADDON_PATH) as NativeShm;
-    return addon;
+    return createRequire(import.meta.url)(path) as NativeShm;
   } catch (error) {
     throw new VrdmaError(
       'TRANSPORT',

@@ -45,9 +45,8 @@ export function connectToProcessHost(
     };
 
     const createRegion = (id: number, size: number): Promise<Region> => {
-      if (!transport || transport.metrics === undefined) {
-        return Promise.reject(new VrdmaError('DISCONNECTED', 'not connected'));
-      }
+      const gone = transport?.disconnected;
+      if (gone) return Promise.reject(gone);
       if (waiting.has(id)) {
         return Promise.reject(new VrdmaError('INVALID_ARGUMENT', `region ${id} is being created`));
       }

@@ -3,6 +3,7 @@ import { VrdmaError } from '@vrdma/api-spec';
 import { channelBytes, initChannel } from './channel-layout.js';
 import { HostEndpoint } from './host-endpoint.js';
 import { createMemfdRegion, type MemfdRegion } from './memfd-region.js';
+import { nativeShm } from './native.js';
 import { RegionRegistry } from './region-registry.js';
 import { DEFAULT_RING_SHAPE } from './ring.js';
 import {
@@ -46,6 +47,7 @@ export async function listenForProcessGuests(
   onGuest: (guest: ProcessGuestConnection) => void,
   options: ProcessHostOptions = {},
 ): Promise<ProcessHost> {
+  nativeShm(); // fail now, with what to install, rather than at the first guest
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
