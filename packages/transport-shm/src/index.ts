@@ -1,1 +1,50 @@
-export { RangeAllocator } from './allocator.js';
+export { CACHE_LINE, PAGE_SIZE, RangeAllocator } from './allocator.js';
+export { type AllocateOptions, BufferAllocator, type SharedBuffer } from './buffer-allocator.js';
+export {
+  CHANNEL_HEADER_SIZE,
+  channelBytes,
+  initChannel,
+  readChannelShape,
+  replyRingOffset,
+  requestRingOffset,
+  Word,
+} from './channel-layout.js';
+export { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING, type WakeChannel } from './doorbell.js';
+export { GuestEndpoint } from './guest-endpoint.js';
+export { HostEndpoint } from './host-endpoint.js';
+export { createMemfdRegion, type MemfdRegion, openMappedRegion } from './memfd-region.js';
+export { type NativeShm, nativeShm } from './native.js';
+export type { PollOptions } from './poller.js';
+export { connectToProcessHost, type ProcessGuestOptions } from './process-guest.js';
+export {
+  listenForProcessGuests,
+  type ProcessGuestConnection,
+  type ProcessHost,
+  type ProcessHostOptions,
+} from './process-host.js';
+export { RegionRegistry } from './region-registry.js';
+export {
+  checkRingShape,
+  DEFAULT_RING_SHAPE,
+  initRing,
+  maxFrameSize,
+  RING_HEADER_SIZE,
+  RingConsumer,
+  RingProducer,
+  type RingShape,
+  ringBytes,
+} from './ring.js';
+export { createSharedRegion, MAX_REGION_SIZE, regionOver } from './shared-region.js';
+export {
+  encodeMessage,
+  MessageReader,
+  PROTOCOL_VERSION,
+  type ProcessMessage,
+} from './socket-messages.js';
+export { SocketWakeChannel } from './socket-wake-channel.js';
+export {
+  connectToThreadHost,
+  type HostConnection,
+  type ThreadGuestOptions,
+} from './thread-guest.js';
+export { attachThreadGuest, type ChannelOptions, type GuestConnection } from './thread-host.js';

@@ -1,0 +1,186 @@
+import {
+  type CallInfo,
+  type ClientTransport,
+  FRAME_HEADER_SIZE,
+  type TransportMetrics,
+  VrdmaError,
+} from '@vrdma/api-spec';
+import {
+  channelWords,
+  readChannelShape,
+  replyRingOffset,
+  requestRingOffset,
+  Word,
+} from './channel-layout.js';
+import { DisconnectSignal } from './disconnect-signal.js';
+import { Doorbell, type WakeChannel } from './doorbell.js';
+import { Poller, type PollOptions } from './poller.js';
+import { RingConsumer, RingProducer } from './ring.js';
+
+interface PendingCall {
+  resolve(reply: Uint8Array): void;
+  reject(error: VrdmaError): void;
+}
+
+/**
+ * The guest side of a channel, as api-spec's ClientTransport: requests go into the request
+ * ring (or wait in order in a local queue while it is full), replies are matched to calls by
+ * the call id at header offset 4. The loop runs only while calls are in flight.
+ */
+export class GuestEndpoint implements ClientTransport {
+  private readonly producer: RingProducer;
+  private readonly consumer: RingConsumer;
+  private readonly words: Int32Array;
+  private readonly doorbell: Doorbell;
+  private readonly poller: Poller;
+  private readonly pending = new Map<number, PendingCall>();
+  private queue: Uint8Array[] = [];
+  private readonly disconnect = new DisconnectSignal();
+  private sent = 0;
+  private teardown: (() => void) | undefined;
+
+  readonly metrics: TransportMetrics;
+
+  constructor(memory: ArrayBufferLike, wake: WakeChannel, options: PollOptions = {}) {
+    const shape = readChannelShape(memory);
+    this.producer = new RingProducer(memory, requestRingOffset(), shape);
+    this.consumer = new RingConsumer(memory, replyRingOffset(shape), shape);
+    this.words = channelWords(memory);
+    this.doorbell = new Doorbell(this.words, Word.GuestSleeps, Word.HostSleeps, wake);
+    this.poller = new Poller(
+      {
+        step: () => this.step(),
+        hasWork: () =>
+          this.consumer.available() > 0 || (this.queue.length > 0 && this.producer.hasSpace()),
+        active: () => !this.disconnect.fired && (this.pending.size > 0 || this.queue.length > 0),
+        failed: (error) => this.fail(error),
+      },
+      this.doorbell,
+      options,
+    );
+    const self = this;
+    this.metrics = {
+      get messages() {
+        return self.sent;
+      },
+      get doorbells() {
+        return self.doorbell.rings;
+      },
+    };
+  }
+
+  /** Largest request frame a slot holds. */
+  get maxFrame(): number {
+    return this.producer.maxFrame;
+  }
+
+  /** What to undo when the endpoint goes away (set by the thread/process wrappers). */
+  onTeardown(teardown: () => void): void {
+    this.teardown = teardown;
+  }
+
+  call(request: Uint8Array, info?: CallInfo): Promise<Uint8Array> {
+    const failure = this.disconnect.fired;
+    if (failure) return Promise.reject(failure);
+    if (!(request instanceof Uint8Array) || request.length < FRAME_HEADER_SIZE) {
+      return Promise.reject(new VrdmaError('MALFORMED_FRAME', 'a request must be a whole frame'));
+    }
+    if (request.length > this.producer.maxFrame) {
+      return Promise.reject(
+        new VrdmaError(
+          'TRANSPORT',
+          `frame of ${request.length} bytes exceeds the ring slot (${this.producer.maxFrame} bytes)`,
+        ),
+      );
+    }
+    const callId = new DataView(request.buffer, request.byteOffset, 8).getUint32(4, true);
+    if (this.pending.has(callId)) {
+      return Promise.reject(new VrdmaError('INTERNAL', `call id ${callId} is already in flight`));
+    }
+    const signal = info?.signal;
+    if (signal?.aborted) return Promise.reject(new VrdmaError('ABORTED', 'call aborted'));
+    const reply = new Promise<Uint8Array>((resolve, reject) => {
+      this.pending.set(callId, { resolve, reject });
+    });
+    if (signal) {
+      const onAbort = () => {
+        const call = this.pending.get(callId);
+        if (!call) return;
+        this.pending.delete(callId);
+        call.reject(new VrdmaError('ABORTED', 'call aborted'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      reply.then(
+        () => signal.removeEventListener('abort', onAbort),
+        () => signal.removeEventListener('abort', onAbort),
+      );
+    }
+    try {
+      if (this.queue.length === 0 && this.producer.tryPush(request)) {
+        this.sent++;
+        this.doorbell.ringIfSleeping();
+      } else {
+        this.queue.push(request);
+        Atomics.store(this.words, Word.GuestBlocked, 1);
+      }
+    } catch (error) {
+      this.fail(VrdmaError.from(error, 'TRANSPORT'));
+    }
+    this.poller.kick();
+    return reply;
+  }
+
+  onDisconnect(listener: (reason: VrdmaError) => void): void {
+    this.disconnect.listen(listener);
+  }
+
+  /** Why the transport stopped, once it has. */
+  get disconnected(): VrdmaError | undefined {
+    return this.disconnect.fired;
+  }
+
+  /** Fails every pending call with `reason` and stops; fires onDisconnect once. */
+  fail(reason: VrdmaError): void {
+    if (!this.disconnect.fire(reason)) return;
+    const calls = [...this.pending.values()];
+    this.pending.clear();
+    this.queue = [];
+    for (const call of calls) call.reject(reason);
+    this.doorbell.close();
+    this.teardown?.();
+  }
+
+  async close(): Promise<void> {
+    this.fail(new VrdmaError('DISCONNECTED', 'transport closed by the guest'));
+  }
+
+  private step(): boolean {
+    let moved = false;
+    let popped = false;
+    for (let frame = this.consumer.tryPop(); frame; frame = this.consumer.tryPop()) {
+      popped = true;
+      this.deliver(frame);
+    }
+    let pushed = false;
+    while (this.queue.length > 0 && this.producer.tryPush(this.queue[0]!)) {
+      this.queue.shift();
+      this.sent++;
+      pushed = true;
+    }
+    if (this.queue.length === 0) Atomics.store(this.words, Word.GuestBlocked, 0);
+    if (pushed || (popped && Atomics.load(this.words, Word.HostBlocked) === 1)) {
+      this.doorbell.ringIfSleeping();
+    }
+    moved = popped || pushed;
+    return moved;
+  }
+
+  private deliver(frame: Uint8Array): void {
+    if (frame.length < FRAME_HEADER_SIZE) return;
+    const callId = new DataView(frame.buffer, frame.byteOffset, 8).getUint32(4, true);
+    const call = this.pending.get(callId);
+    if (!call) return; // aborted meanwhile: its late reply has no one to go to
+    this.pending.delete(callId);
+    call.resolve(frame);
+  }
+}

@@ -1,0 +1,165 @@
+import {
+  type FrameHandler,
+  type ServerTransport,
+  type TransportMetrics,
+  VrdmaError,
+} from '@vrdma/api-spec';
+import { channelWords, replyRingOffset, requestRingOffset, Word } from './channel-layout.js';
+import { DisconnectSignal } from './disconnect-signal.js';
+import { Doorbell, type WakeChannel } from './doorbell.js';
+import { transportErrorFrame } from './error-frame.js';
+import { Poller, type PollOptions } from './poller.js';
+import { RingConsumer, RingProducer, type RingShape } from './ring.js';
+
+/** Requests taken in one step at most, so one busy guest cannot starve the event loop. */
+const MAX_REQUESTS_PER_STEP = 256;
+
+/**
+ * The host side of one guest's channel, as api-spec's ServerTransport. Everything it reads
+ * from shared memory is checked (see ring.ts): a guest that corrupts its rings gets its
+ * transport failed with TRANSPORT (onDisconnect), and the host carries on with the others.
+ */
+export class HostEndpoint implements ServerTransport {
+  private readonly consumer: RingConsumer;
+  private readonly producer: RingProducer;
+  private readonly words: Int32Array;
+  private readonly doorbell: Doorbell;
+  private readonly poller: Poller;
+  private backlog: Uint8Array[] = [];
+  private handler: FrameHandler | undefined;
+  private readonly disconnect = new DisconnectSignal();
+  private served = 0;
+  private teardown: (() => void) | undefined;
+
+  readonly metrics: TransportMetrics;
+
+  /** `shape` is the one the host chose when it created the channel; never re-read. */
+  constructor(
+    memory: ArrayBufferLike,
+    shape: RingShape,
+    wake: WakeChannel,
+    options: PollOptions = {},
+  ) {
+    this.consumer = new RingConsumer(memory, requestRingOffset(), shape);
+    this.producer = new RingProducer(memory, replyRingOffset(shape), shape);
+    this.words = channelWords(memory);
+    this.doorbell = new Doorbell(this.words, Word.HostSleeps, Word.GuestSleeps, wake);
+    this.poller = new Poller(
+      {
+        step: () => this.step(),
+        hasWork: () =>
+          this.consumer.available() > 0 || (this.backlog.length > 0 && this.producer.hasSpace()),
+        active: () => this.handler !== undefined && !this.disconnect.fired,
+        failed: (error) => this.fail(error),
+      },
+      this.doorbell,
+      options,
+    );
+    const self = this;
+    this.metrics = {
+      get messages() {
+        return self.served;
+      },
+      get doorbells() {
+        return self.doorbell.rings;
+      },
+    };
+  }
+
+  onTeardown(teardown: () => void): void {
+    this.teardown = teardown;
+  }
+
+  serve(handler: FrameHandler): void {
+    this.handler = handler;
+    this.poller.kick();
+  }
+
+  onDisconnect(listener: (reason: VrdmaError) => void): void {
+    this.disconnect.listen(listener);
+  }
+
+  get disconnected(): VrdmaError | undefined {
+    return this.disconnect.fired;
+  }
+
+  fail(reason: VrdmaError): void {
+    if (!this.disconnect.fire(reason)) return;
+    this.backlog = [];
+    this.doorbell.close();
+    this.teardown?.();
+  }
+
+  async close(): Promise<void> {
+    this.fail(new VrdmaError('DISCONNECTED', 'transport closed by the host'));
+  }
+
+  private step(): boolean {
+    const moved = this.flushBacklog();
+    let popped = false;
+    for (let n = 0; n < MAX_REQUESTS_PER_STEP; n++) {
+      const request = this.consumer.tryPop();
+      if (!request) break;
+      popped = true;
+      this.served++;
+      this.handle(request);
+    }
+    // Space freed in the request ring matters to a guest only if it waits for some.
+    if (popped && Atomics.load(this.words, Word.GuestBlocked) === 1) this.doorbell.ringIfSleeping();
+    return moved || popped;
+  }
+
+  private handle(request: Uint8Array): void {
+    let reply: Uint8Array | Promise<Uint8Array>;
+    try {
+      reply = this.handler!(request);
+    } catch (error) {
+      reply = transportErrorFrame(request, 'INTERNAL', VrdmaError.from(error).message);
+    }
+    if (reply instanceof Uint8Array) this.send(request, reply);
+    else
+      reply.then(
+        (frame) => this.send(request, frame),
+        (error) =>
+          this.send(
+            request,
+            transportErrorFrame(request, 'INTERNAL', VrdmaError.from(error).message),
+          ),
+      );
+  }
+
+  private send(request: Uint8Array, reply: Uint8Array): void {
+    if (this.disconnect.fired) return;
+    let frame = reply;
+    if (!(frame instanceof Uint8Array) || frame.length > this.producer.maxFrame) {
+      frame = transportErrorFrame(
+        request,
+        'TRANSPORT',
+        `reply of ${frame?.length} bytes exceeds the ring slot (${this.producer.maxFrame} bytes)`,
+      );
+    }
+    try {
+      if (this.backlog.length === 0 && this.producer.tryPush(frame)) {
+        this.doorbell.ringIfSleeping();
+        return;
+      }
+    } catch (error) {
+      this.fail(VrdmaError.from(error, 'TRANSPORT'));
+      return;
+    }
+    this.backlog.push(frame);
+    Atomics.store(this.words, Word.HostBlocked, 1);
+    this.poller.kick();
+  }
+
+  private flushBacklog(): boolean {
+    let pushed = false;
+    while (this.backlog.length > 0 && this.producer.tryPush(this.backlog[0]!)) {
+      this.backlog.shift();
+      pushed = true;
+    }
+    if (this.backlog.length === 0) Atomics.store(this.words, Word.HostBlocked, 0);
+    if (pushed) this.doorbell.ringIfSleeping();
+    return pushed;
+  }
+}

@@ -1,0 +1,49 @@
+import { openMappedRegion } from '@vrdma/transport-shm';
+import { createVirtioClientTransport } from './client-transport.js';
+import { callInfo, echoRequest } from './echo-fixture.js';
+import { openFileMirror } from './file-memory-port.js';
+import { streamNotificationSource, streamNotifier } from './stream-doorbell.js';
+
+/**
+ * A guest in its own OS process: attaches to the device offered in shared memory (a memfd it
+ * maps, or a plain file it reaches through pread/pwrite), kicks by writing a byte to stdout,
+ * hears interrupts as bytes on stdin, reports over the IPC channel.
+ *   process-guest <path> <size> <memfd|file> <calls> <burst> [hang]
+ */
+const [path, sizeArg, memory, callsArg, burstArg, mode] = process.argv.slice(2);
+const calls = Number(callsArg);
+const burst = Number(burstArg);
+const mirror = memory === 'file' ? openFileMirror(path!, { role: 'driver' }) : undefined;
+const region = mirror?.region ?? openMappedRegion(1, path!, Number(sizeArg));
+const client = createVirtioClientTransport({
+  region,
+  ...(mirror ? { port: mirror.port } : {}),
+  kicks: streamNotifier(process.stdout),
+  interrupts: streamNotificationSource(process.stdin),
+  maxInFlight: 16,
+  requestBytes: 1024,
+  responseBytes: 1024,
+});
+
+if (mode === 'hang') {
+  // A call the host never answers; the parent kills us while it is in flight.
+  void client.call(echoRequest(1, Uint8Array.of(0xff)), callInfo(1)).catch(() => {});
+  process.send!({ inFlight: true });
+} else {
+  const ids: number[] = [];
+  let mismatches = 0;
+  for (let first = 1; first <= calls; first += burst) {
+    const batch = Array.from({ length: Math.min(burst, calls - first + 1) }, (_, i) => first + i);
+    const replies = await Promise.all(
+      batch.map((id) => client.call(echoRequest(id, Uint8Array.of(id & 0x7f, 1, 2)), callInfo(id))),
+    );
+    replies.forEach((reply, i) => {
+      const id = new DataView(reply.buffer).getUint32(4, true);
+      ids.push(id);
+      if (id !== batch[i] || reply[14] !== (id & 0x7f)) mismatches++;
+    });
+  }
+  await client.close();
+  mirror?.close();
+  process.send!({ ids, mismatches, metrics: { ...client.metrics } }, () => process.exit(0));
+}

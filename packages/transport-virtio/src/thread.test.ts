@@ -1,0 +1,110 @@
+import { Worker } from 'node:worker_threads';
+import { VrdmaError } from '@vrdma/api-spec';
+import { describe, expect, it } from 'vitest';
+import { createThreadRegion, echoHandler, threadDoorbells } from './echo-fixture.js';
+import { createVirtioServerTransport } from './server-transport.js';
+import { threadShmDoorbell } from './shm-doorbell.js';
+
+/** Starts a worker running a TypeScript entry (see ts-worker-bootstrap.mjs). */
+function tsWorker(entry: URL, data: Record<string, unknown>): Worker {
+  return new Worker(new URL('./ts-worker-bootstrap.mjs', import.meta.url), {
+    execArgv: ['--conditions=@vrdma/source'],
+    workerData: { entry: entry.href, ...data },
+  });
+}
+
+interface GuestReport {
+  ids: number[];
+  mismatches: number;
+  metrics: { messages: number; doorbells: number };
+}
+
+async function runGuest(calls: number, burst: number, doorbell: 'atomics' | 'shm' = 'atomics') {
+  const region = createThreadRegion();
+  const bells = threadDoorbells(region);
+  const shmBell = doorbell === 'shm' ? threadShmDoorbell(region, 'device') : undefined;
+  const server = createVirtioServerTransport({
+    region,
+    kicks: shmBell ?? bells.kick,
+    interrupts: shmBell ?? bells.interrupt,
+  });
+  server.serve(echoHandler);
+  const detached = new Promise((resolve) => server.onDisconnect(resolve));
+  const worker = tsWorker(new URL('./thread-guest.fixture.ts', import.meta.url), {
+    buffer: region.bytes.buffer,
+    calls,
+    burst,
+    doorbell,
+  });
+  try {
+    const report = await new Promise<GuestReport>((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`guest exited with ${code}`)));
+    });
+    await detached; // the guest's close() resets the device and the host lets go
+    return { report, server };
+  } finally {
+    await worker.terminate();
+    await server.close();
+  }
+}
+
+describe('virtio transport across a worker thread', () => {
+  it('serves a guest thread calling one at a time and in bursts, across ring wrap', async () => {
+    const { report, server } = await runGuest(300, 1);
+    expect(report.mismatches).toBe(0);
+    expect(report.ids).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    expect(server.metrics.messages).toBe(300);
+
+    const burst = await runGuest(640, 16);
+    expect(burst.report.mismatches).toBe(0);
+    expect(burst.report.ids).toHaveLength(640);
+    // Calls issued together share kicks: far fewer kicks than calls.
+    expect(burst.report.metrics.doorbells).toBeLessThan(640 / 4);
+  });
+
+  it("rings transport-shm's doorbells only when the peer sleeps, and counts them", async () => {
+    const single = await runGuest(300, 1, 'shm');
+    expect(single.report.mismatches).toBe(0);
+    expect(single.report.ids).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+    // Never more than one kick per call; a host still polling costs none.
+    expect(single.report.metrics.doorbells).toBeLessThanOrEqual(300 + 1);
+
+    const burst = await runGuest(640, 16, 'shm');
+    expect(burst.report.mismatches).toBe(0);
+    expect(burst.report.ids).toHaveLength(640);
+    expect(burst.report.metrics.doorbells).toBeLessThan(640 / 4);
+    expect(burst.server.metrics.doorbells).toBeLessThan(640 / 4);
+  });
+
+  it('a guest thread terminated mid-call is a clean disconnect for the host', async () => {
+    const region = createThreadRegion();
+    const bells = threadDoorbells(region);
+    const server = createVirtioServerTransport({
+      region,
+      kicks: bells.kick,
+      interrupts: bells.interrupt,
+    });
+    let requests = 0;
+    server.serve(() => {
+      requests++;
+      return new Promise<Uint8Array>(() => {}); // never answers: the guest stays mid-call
+    });
+    const worker = tsWorker(new URL('./thread-guest.fixture.ts', import.meta.url), {
+      buffer: region.bytes.buffer,
+      calls: 1,
+      burst: 1,
+    });
+    worker.once('exit', (code) =>
+      server.detach(new VrdmaError('DISCONNECTED', `guest thread exited with code ${code}`)),
+    );
+    const gone = new Promise<VrdmaError>((resolve) => server.onDisconnect(resolve));
+    while (requests === 0) await new Promise((r) => setTimeout(r, 5));
+    await worker.terminate();
+    const reason = await gone;
+    expect(reason.code).toBe('DISCONNECTED');
+    expect(reason.message).toMatch(/exited/);
+    await server.close();
+  });
+});
