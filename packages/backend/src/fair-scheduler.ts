@@ -72,13 +72,11 @@ export class FairScheduler {
         const flow = this.flows.get(id);
         if (!flow || flow.queue.length === 0) continue;
         flow.deficit += this.quantum * flow.weight;
-        while (
-          flow.queue.length > 0 &&
-          flow.queue[0]!.cost <= flow.deficit &&
-          this.flows.get(id) === flow
-        ) {
+        let served = 0;
+        while (flow.queue.length > 0 && flow.queue[0]!.cost <= flow.deficit && this.flows.get(id) === flow) {
           const task = flow.queue.shift()!;
           flow.deficit -= task.cost;
+          served++;
           try {
             task.resolve(await task.run());
           } catch (error) {
@@ -92,8 +90,9 @@ export class FairScheduler {
             flow.deficit = 0;
           }
         }
-        // Let transports deliver what other guests sent meanwhile, so they join the round.
-        await new Promise((resolve) => setImmediate(resolve));
+        // After real work, let transports deliver what other guests sent meanwhile, so they
+        // join the round; a pass that only earned credit (a large task) goes on at once.
+        if (served > 0) await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
       this.running = false;
