@@ -9,6 +9,7 @@ export {
   requestRingOffset,
   Word,
 } from './channel-layout.js';
+export { createChannelPair } from './channel-pair.js';
 export { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING, type WakeChannel } from './doorbell.js';
 export { GuestEndpoint } from './guest-endpoint.js';
 export { HostEndpoint } from './host-endpoint.js';
