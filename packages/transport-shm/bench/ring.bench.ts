@@ -61,6 +61,10 @@ async function threadRun() {
 
 async function processRun() {
   const dir = mkdtempSync(join(tmpdir(), 'vrdma-bench-'));
+  // Removed however the run ends (an exception, Ctrl-C), not only on success.
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+  process.once('SIGINT', () => process.exit(130));
   let interrupts = () => 0;
   const host = await listenForProcessGuests(
     join(dir, 'host.sock'),
@@ -91,7 +95,7 @@ async function processRun() {
     child.exitCode === null ? child.once('exit', resolve) : resolve(0),
   );
   await host.close();
-  rmSync(dir, { recursive: true, force: true });
+  removeDir();
   return results;
 }
 
