@@ -64,7 +64,10 @@ export class VrdmaError<Code extends string = string> extends Error {
     if (typeof wire !== 'object' || wire === null) {
       return new VrdmaError('MALFORMED_FRAME', 'error reply without an error object');
     }
-    const { code, message, cause } = wire as Record<string, unknown>;
+    // A plain msgpack map (as a transport writes when it must answer for a call itself)
+    // decodes to a Map when records are enabled.
+    const fields = wire instanceof Map ? Object.fromEntries(wire) : wire;
+    const { code, message, cause } = fields as Record<string, unknown>;
     if (typeof code !== 'string' || typeof message !== 'string') {
       return new VrdmaError('MALFORMED_FRAME', 'error reply without a code and a message');
     }

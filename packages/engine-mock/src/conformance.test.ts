@@ -1,5 +1,32 @@
+import { createDispatcher, createStub, type UnimemEngine, unimemSpec } from '@vrdma/api-spec';
 import { describeUnimemConformance, loopbackEngine } from '@vrdma/api-spec/testing';
+import { createChannelPair } from '@vrdma/transport-shm';
 import { createMockCluster } from './cluster.js';
+
+/**
+ * Every call of every session goes stub → frame → shm ring (real slots, polling and doorbells)
+ * → dispatcher → engine. Slots of 4 KiB so control-plane frames fit too.
+ */
+function overShmRing(engine: UnimemEngine): UnimemEngine {
+  return {
+    node: engine.node,
+    openSession(options) {
+      const session = engine.openSession(options);
+      const { client, server } = createChannelPair({ shape: { slotCount: 16, slotSize: 4096 } });
+      const dispatcher = createDispatcher(unimemSpec, session);
+      server.serve((request) => dispatcher.handle(request));
+      const stub = createStub(unimemSpec, client);
+      return {
+        ...stub,
+        view: (ref) => session.view(ref),
+        dispose: async () => {
+          await client.close();
+          await session.dispose();
+        },
+      };
+    },
+  };
+}
 
 describeUnimemConformance({
   name: 'engine-mock (native)',
@@ -24,4 +51,12 @@ describeUnimemConformance({
     cluster.faults.delayCompletions(2);
     return { engines: cluster.engines, teardown: async () => {} };
   },
+});
+
+describeUnimemConformance({
+  name: 'engine-mock (stub → transport-shm ring → dispatcher)',
+  setup: async () => ({
+    engines: createMockCluster({ nodes: [0, 1] }).engines.map(overShmRing),
+    teardown: async () => {},
+  }),
 });

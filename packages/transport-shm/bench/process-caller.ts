@@ -3,7 +3,9 @@ import type { DoorbellLog } from './checkpoints.js';
 import { type Caller, measure } from './measure.js';
 
 /** The calling side in a child process: the same call over the ring and over Node's IPC. */
-const host = await connectToProcessHost(process.argv[2]!);
+const host = await connectToProcessHost(process.argv[2]!, {
+  poll: JSON.parse(process.argv[3] ?? '{}'),
+});
 
 const waiting = new Map<number, (reply: Uint8Array) => void>();
 const acks = new Map<string, (interrupts: number) => void>();

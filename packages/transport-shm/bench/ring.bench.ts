@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { PollOptions } from '../src/poller.js';
 import { listenForProcessGuests } from '../src/process-host.js';
 import { RegionRegistry } from '../src/region-registry.js';
 import { testHandler } from '../src/test-fixtures/host-handler.js';
@@ -21,6 +22,11 @@ import { type Figures, PLAN } from './measure.js';
  * process; the caller is a worker thread or a child process.
  */
 const handler = testHandler(new RegionRegistry());
+/** `VRDMA_SPIN_US=n` overrides the polling budget of both sides, to explore the trade-off. */
+const poll: PollOptions =
+  process.env.VRDMA_SPIN_US === undefined
+    ? {}
+    : { spinBudgetUs: Number(process.env.VRDMA_SPIN_US) };
 
 async function threadRun() {
   const post = new MessageChannel();
@@ -28,10 +34,10 @@ async function threadRun() {
   post.port1.on('message', (request: Uint8Array) => post.port1.postMessage(handler(request)));
   Comlink.expose({ call: (request: Uint8Array) => handler(request) }, nodeEndpoint(comlink.port1));
   const worker = tsWorker(new URL('./thread-caller.ts', import.meta.url), {
-    workerData: { postPort: post.port2, comlinkPort: comlink.port2 },
+    workerData: { postPort: post.port2, comlinkPort: comlink.port2, poll },
     transferList: [post.port2, comlink.port2],
   });
-  const guest = attachThreadGuest(worker);
+  const guest = attachThreadGuest(worker, { poll });
   guest.transport.serve(handler);
   worker.on('message', (m: { checkpoint?: string }) => {
     if (m.checkpoint) {
@@ -55,15 +61,27 @@ async function threadRun() {
 
 async function processRun() {
   const dir = mkdtempSync(join(tmpdir(), 'vrdma-bench-'));
+  // Removed however the run ends (an exception, Ctrl-C), not only on success.
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
+  process.once('SIGINT', () => process.exit(130));
   let interrupts = () => 0;
-  const host = await listenForProcessGuests(join(dir, 'host.sock'), (guest) => {
-    guest.transport.serve(handler);
-    interrupts = () => guest.transport.metrics.doorbells;
-  });
-  const child = fork(fileURLToPath(new URL('./process-caller.ts', import.meta.url)), [host.path], {
-    execArgv: TS_EXEC_ARGV,
-    serialization: 'advanced',
-  });
+  const host = await listenForProcessGuests(
+    join(dir, 'host.sock'),
+    (guest) => {
+      guest.transport.serve(handler);
+      interrupts = () => guest.transport.metrics.doorbells;
+    },
+    { poll },
+  );
+  const child = fork(
+    fileURLToPath(new URL('./process-caller.ts', import.meta.url)),
+    [host.path, JSON.stringify(poll)],
+    {
+      execArgv: TS_EXEC_ARGV,
+      serialization: 'advanced',
+    },
+  );
   child.on('message', (m: { request?: Uint8Array; checkpoint?: string }) => {
     if (m.request) child.send({ reply: handler(m.request) as Uint8Array });
     if (m.checkpoint) child.send({ checkpointAck: m.checkpoint, interrupts: interrupts() });
@@ -77,7 +95,7 @@ async function processRun() {
     child.exitCode === null ? child.once('exit', resolve) : resolve(0),
   );
   await host.close();
-  rmSync(dir, { recursive: true, force: true });
+  removeDir();
   return results;
 }
 
@@ -108,6 +126,7 @@ function doorbells(log: DoorbellLog) {
 
 console.log(`transport-shm benchmark (node ${process.version}, ${new Date().toISOString()})`);
 console.log('one call: 20-byte request frame, 16-byte reply; the host side is this process');
+console.log(`polling: ${JSON.stringify(poll)} (empty: the defaults)`);
 const thread = await threadRun();
 console.log('\nguest in a worker thread:');
 row('postMessage (baseline)', thread.postMessage);

@@ -2,13 +2,18 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 // Comlink ships no "exports" map; its ES module build is imported by path.
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import type { PollOptions } from '../src/poller.js';
 import { connectToThreadHost } from '../src/thread-guest.js';
 import type { DoorbellLog } from './checkpoints.js';
 import { type Caller, measure } from './measure.js';
 
 /** The calling side in a worker thread: the same call over the ring, postMessage and Comlink. */
-const { postPort, comlinkPort } = workerData as { postPort: MessagePort; comlinkPort: MessagePort };
-const host = await connectToThreadHost();
+const { postPort, comlinkPort, poll } = workerData as {
+  postPort: MessagePort;
+  comlinkPort: MessagePort;
+  poll: PollOptions;
+};
+const host = await connectToThreadHost({ poll });
 
 const waiting = new Map<number, (reply: Uint8Array) => void>();
 postPort.on('message', (reply: Uint8Array) => {

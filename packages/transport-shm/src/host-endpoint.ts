@@ -114,7 +114,12 @@ export class HostEndpoint implements ServerTransport {
     try {
       reply = this.handler!(request);
     } catch (error) {
-      reply = transportErrorFrame(request, 'INTERNAL', VrdmaError.from(error).message);
+      reply = transportErrorFrame(
+        request,
+        'INTERNAL',
+        VrdmaError.from(error).message,
+        this.producer.maxFrame,
+      );
     }
     if (reply instanceof Uint8Array) this.send(request, reply);
     else
@@ -123,7 +128,12 @@ export class HostEndpoint implements ServerTransport {
         (error) =>
           this.send(
             request,
-            transportErrorFrame(request, 'INTERNAL', VrdmaError.from(error).message),
+            transportErrorFrame(
+              request,
+              'INTERNAL',
+              VrdmaError.from(error).message,
+              this.producer.maxFrame,
+            ),
           ),
       );
   }
@@ -136,6 +146,7 @@ export class HostEndpoint implements ServerTransport {
         request,
         'TRANSPORT',
         `reply of ${frame?.length} bytes exceeds the ring slot (${this.producer.maxFrame} bytes)`,
+        this.producer.maxFrame,
       );
     }
     try {

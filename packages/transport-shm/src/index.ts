@@ -9,12 +9,13 @@ export {
   requestRingOffset,
   Word,
 } from './channel-layout.js';
+export { createChannelPair } from './channel-pair.js';
 export { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING, type WakeChannel } from './doorbell.js';
 export { GuestEndpoint } from './guest-endpoint.js';
 export { HostEndpoint } from './host-endpoint.js';
 export { createMemfdRegion, type MemfdRegion, openMappedRegion } from './memfd-region.js';
 export { type NativeShm, nativeShm } from './native.js';
-export type { PollOptions } from './poller.js';
+export { MIN_SPIN_BUDGET_US, type PollOptions } from './poller.js';
 export { connectToProcessHost, type ProcessGuestOptions } from './process-guest.js';
 export {
   listenForProcessGuests,
@@ -46,5 +47,7 @@ export {
   connectToThreadHost,
   type HostConnection,
   type ThreadGuestOptions,
+  type ThreadHostConnection,
 } from './thread-guest.js';
 export { attachThreadGuest, type ChannelOptions, type GuestConnection } from './thread-host.js';
+export type { ThreadMessage } from './thread-messages.js';

@@ -7,9 +7,13 @@ export interface PollOptions {
   /** Synchronous looks at the ring in one burst, between event-loop turns. */
   spinIterations?: number;
   /**
-   * How long an idle side keeps looking (bursts of synchronous looks, each followed by an
+   * The longest an idle side keeps looking (bursts of synchronous looks, each followed by an
    * event-loop turn so the rest of the process runs) before it announces sleep, in µs.
-   * Bounded: on 2 cores an unbounded spin starves everyone else.
+   * The budget in use adapts between MIN_SPIN_BUDGET_US and this: it doubles each time
+   * looking found work, and halves each time it ended in sleep. On an idle machine the peer
+   * answers within the budget and doorbells vanish; when the cores are oversubscribed the
+   * peer often cannot run while we spin, so spinning only delays it, and the budget shrinks
+   * to let the doorbell do the work.
    */
   spinBudgetUs?: number;
   /** Longest sleep; a lost wake (only a hostile peer can cause one) costs at most this. */
@@ -21,6 +25,8 @@ const DEFAULTS: Required<PollOptions> = {
   spinBudgetUs: 100,
   sleepTimeoutMs: 250,
 };
+/** The adaptive budget never drops below this, so looking can prove itself worth again. */
+export const MIN_SPIN_BUDGET_US = 4;
 /** Progress steps in a row before the loop lets the event loop run (async handlers, I/O). */
 const STEPS_PER_TURN = 32;
 
@@ -39,6 +45,7 @@ export interface PollTarget {
 export class Poller {
   private running = false;
   private readonly options: Required<PollOptions>;
+  private budgetUs: number;
 
   constructor(
     private readonly target: PollTarget,
@@ -46,6 +53,12 @@ export class Poller {
     options: PollOptions = {},
   ) {
     this.options = { ...DEFAULTS, ...options };
+    this.budgetUs = this.options.spinBudgetUs;
+  }
+
+  /** The spin budget in use now, in µs (adapts; see PollOptions.spinBudgetUs). */
+  get spinBudgetUs(): number {
+    return this.budgetUs;
   }
 
   /** Starts the loop unless it runs already. */
@@ -57,13 +70,18 @@ export class Poller {
 
   private async run(): Promise<void> {
     const { target } = this;
-    const { spinIterations, spinBudgetUs, sleepTimeoutMs } = this.options;
+    const { spinIterations, spinBudgetUs: maxBudgetUs, sleepTimeoutMs } = this.options;
+    const minBudgetUs = Math.min(MIN_SPIN_BUDGET_US, maxBudgetUs);
     try {
       let steps = 0;
       let idleSince = -1;
       while (target.active()) {
         if (target.step()) {
-          idleSince = -1;
+          if (idleSince >= 0) {
+            // Looking paid off: the peer answers within our budget.
+            this.budgetUs = Math.min(maxBudgetUs, this.budgetUs * 2);
+            idleSince = -1;
+          }
           if (++steps >= STEPS_PER_TURN) {
             steps = 0;
             await nextTurn();
@@ -76,11 +94,12 @@ export class Poller {
         if (found) continue;
         const now = performance.now();
         if (idleSince < 0) idleSince = now;
-        if ((now - idleSince) * 1000 < spinBudgetUs) {
+        if ((now - idleSince) * 1000 < this.budgetUs) {
           await nextTurn();
           continue;
         }
         idleSince = -1;
+        this.budgetUs = Math.max(minBudgetUs, this.budgetUs / 2);
         await this.doorbell.sleep(() => target.hasWork() || !target.active(), sleepTimeoutMs);
       }
     } catch (error) {
