@@ -13,6 +13,11 @@ import { SocketWakeChannel } from './socket-wake-channel.js';
 import type { HostConnection } from './thread-guest.js';
 
 export interface ProcessGuestOptions {
+  /**
+   * An opaque tag passed to the host with the hello, so that a composition can pair this data
+   * channel with another one the same guest opened (a control plane, say). At most 128 bytes.
+   */
+  token?: string;
   poll?: PollOptions;
 }
 
@@ -92,7 +97,12 @@ export function connectToProcessHost(
       }
     });
     socket.on('connect', () =>
-      send({ type: 'hello', version: PROTOCOL_VERSION, pid: process.pid }),
+      send({
+        type: 'hello',
+        version: PROTOCOL_VERSION,
+        pid: process.pid,
+        ...(options.token ? { token: options.token } : {}),
+      }),
     );
     socket.on('error', (error) => {
       if (!transport)

@@ -27,6 +27,8 @@ export interface ProcessHostOptions extends ChannelOptions {
 export interface ProcessGuestConnection extends GuestConnection {
   /** The pid the guest gave in its hello (informative, not trusted for anything). */
   readonly pid: number;
+  /** The guest's pairing tag, if it gave one (see ProcessGuestOptions.token); untrusted input. */
+  readonly token?: string;
 }
 
 export interface ProcessHost {
@@ -108,6 +110,8 @@ function acceptGuest(
     initChannel(channel.bytes.buffer, shape, options.startIndex);
     transport = new HostEndpoint(channel.bytes.buffer, shape, wake, options.poll);
     const pid = Number.isSafeInteger(message.pid) ? (message.pid as number) : 0;
+    const token =
+      typeof message.token === 'string' && message.token.length <= 128 ? message.token : undefined;
     transport.onTeardown(() => {
       socket.destroy();
       regions.clear();
@@ -118,7 +122,7 @@ function acceptGuest(
       version: PROTOCOL_VERSION,
       channel: { path: channel.path, size: channel.size },
     });
-    onGuest({ transport, regions, pid });
+    onGuest({ transport, regions, pid, token });
   };
 
   const onRegion = (message: Record<string, unknown>) => {

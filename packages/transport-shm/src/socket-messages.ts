@@ -14,7 +14,7 @@ export const PROTOCOL_VERSION = 1;
 
 export type ProcessMessage =
   /** guest → host, first: who it is and what it speaks. */
-  | { type: 'hello'; version: number; pid: number }
+  | { type: 'hello'; version: number; pid: number; token?: string }
   /** host → guest: the channel (rings) to map. */
   | { type: 'welcome'; version: number; channel: { path: string; size: number } }
   /** guest → host: asks for a region of its own (its buffers live there). */
