@@ -1,0 +1,92 @@
+import type { GlobalAddress, UnimemSession } from '@vrdma/api-spec';
+import { createHost, type Host, type HostConfigInput } from '@vrdma/backend';
+import {
+  createLocalCluster,
+  type EngineConfigInput,
+  type LocalCluster,
+} from '@vrdma/engine-unimem';
+import type { Target } from '../workloads/workloads.js';
+import type { GuestHandle } from './guest-handle.js';
+import { startThreadGuest } from './thread-guests.js';
+
+export type GuestKind = 'thread' | 'process';
+
+export interface DeploymentOptions {
+  nodes: number;
+  engine?: EngineConfigInput;
+  host?: HostConfigInput;
+}
+
+/**
+ * A whole vrdma installation in one process: an emulated Unimem cluster, a host (backend) on
+ * node 0 that guests attach to, and a peer application on the last node that exports the
+ * buffers guests write to. What `vrdma demo` and `vrdma bench` run.
+ */
+export class Deployment {
+  private readonly guests: GuestHandle[] = [];
+  private readonly sessions: UnimemSession[] = [];
+  private peerSession?: UnimemSession;
+
+  private constructor(
+    readonly cluster: LocalCluster,
+    readonly host: Host,
+    readonly nodes: number[],
+  ) {}
+
+  static create(options: DeploymentOptions): Deployment {
+    const nodes = Array.from({ length: options.nodes }, (_, i) => i);
+    const cluster = createLocalCluster({ nodes, config: options.engine });
+    const host = createHost({ engine: cluster.node(0), config: options.host });
+    return new Deployment(cluster, host, nodes);
+  }
+
+  /** Exports a fresh buffer of `size` bytes on the peer node, writable and readable by anyone with the key. */
+  async exportTarget(size: number): Promise<Target & { view: Uint8Array }> {
+    const peer = await this.peer();
+    const buffer = await peer.alloc({ size });
+    const { key, address } = await peer.exportBuffer({
+      buffer: buffer.buffer,
+      access: 'read-write',
+    });
+    return { key, address: address as GlobalAddress, length: size, view: peer.view(buffer.ref) };
+  }
+
+  /** A native application's session on the host's node: no frontend, no transport, no backend. */
+  async nativeSession(): Promise<UnimemSession> {
+    const session = this.cluster.node(0).openSession({ label: 'native' });
+    this.sessions.push(session);
+    await session.open();
+    return session;
+  }
+
+  async startGuest(kind: GuestKind, label: string, memoryBytes: number): Promise<GuestHandle> {
+    if (kind === 'process') {
+      const { startProcessGuest } = await import('./process-guests.js');
+      const guest = await startProcessGuest(this.host, { label, memoryBytes });
+      this.guests.push(guest);
+      return guest;
+    }
+    const guest = await startThreadGuest(this.host, { label, memoryBytes });
+    this.guests.push(guest);
+    return guest;
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled(this.guests.splice(0).map((g) => g.stop()));
+    await this.host.close();
+    const { closeAttachServer } = await import('./process-guests.js');
+    await closeAttachServer(this.host);
+    await Promise.allSettled(this.sessions.splice(0).map((s) => s.dispose()));
+    await this.peerSession?.dispose();
+    await this.cluster.shutdown();
+  }
+
+  private async peer(): Promise<UnimemSession> {
+    if (!this.peerSession) {
+      const last = this.nodes[this.nodes.length - 1]!;
+      this.peerSession = this.cluster.node(last).openSession({ label: 'peer' });
+      await this.peerSession.open();
+    }
+    return this.peerSession;
+  }
+}

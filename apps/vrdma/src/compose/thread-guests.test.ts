@@ -1,0 +1,47 @@
+import { createHost, type Host } from '@vrdma/backend';
+import { createLocalCluster, type LocalCluster } from '@vrdma/engine-unimem';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startThreadGuest } from './thread-guests.js';
+
+let cluster: LocalCluster;
+let host: Host;
+
+afterEach(async () => {
+  await host?.close();
+  await cluster?.shutdown();
+});
+
+describe('guests in worker threads', () => {
+  it('run an application over virtio and the shm ring, with verified data', async () => {
+    cluster = createLocalCluster({ nodes: [0, 1] });
+    host = createHost({ engine: cluster.node(0) });
+    const peer = cluster.node(1).openSession();
+    await peer.open();
+    const target = await peer.alloc({ size: 1 << 20 });
+    const { key, address } = await peer.exportBuffer({
+      buffer: target.buffer,
+      access: 'read-write',
+    });
+    const guest = await startThreadGuest(host, { label: 'g1', memoryBytes: 8 << 20 });
+    const result = await guest.run({
+      kind: 'verify',
+      target: { address, key, length: 1 << 20 },
+      size: 1 << 20,
+      seed: 3,
+    });
+    expect(result).toEqual({
+      kind: 'verify',
+      result: { node: 0, bytes: 1 << 20, written: true, readBack: true },
+    });
+    const counters = await guest.run({ kind: 'transport-counters' });
+    expect(counters.kind).toBe('transport-counters');
+    await guest.kill();
+    expect((await guest.attached.departed).ledger).toEqual({
+      buffers: 0,
+      bytes: 0,
+      channels: 0,
+      keys: 0,
+      inflight: 0,
+    });
+  });
+});

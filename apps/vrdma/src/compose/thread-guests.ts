@@ -1,0 +1,78 @@
+import { Worker } from 'node:worker_threads';
+import { createHeapRegion } from '@vrdma/api-spec';
+import type { Host } from '@vrdma/backend';
+import { attachThreadGuest } from '@vrdma/transport-shm';
+import { attachVirtioThreadGuest } from '@vrdma/transport-virtio';
+import { entryPoint } from './entry-point.js';
+import type { GuestHandle } from './guest-handle.js';
+import { WorkloadClient } from './guest-rpc.js';
+
+let nextRegion = 1;
+
+export interface ThreadGuestOptions {
+  label: string;
+  /** Bytes of the guest's shared memory (its buffers live there). */
+  memoryBytes: number;
+  weight?: number;
+}
+
+/**
+ * Starts a guest in a worker thread and attaches it to `host`: its memory is a
+ * SharedArrayBuffer the host shares, its control plane a virtqueue, its data plane a polled
+ * ring. Resolves once the guest has said hello and opened its device.
+ */
+export async function startThreadGuest(
+  host: Host,
+  options: ThreadGuestOptions,
+): Promise<GuestHandle> {
+  const memory = createHeapRegion(nextRegion++, options.memoryBytes);
+  const { worker: entry } = entryPoint('guest-thread');
+  const worker = new Worker(entry.path, {
+    execArgv: entry.execArgv,
+    workerData: {
+      ...entry.data,
+      memory: { id: memory.id, buffer: memory.bytes.buffer },
+      label: options.label,
+    },
+  });
+  const data = attachThreadGuest(worker);
+  const control = attachVirtioThreadGuest(worker, { regionId: 0x4000_0000 + memory.id });
+  const attached = host.attach({
+    label: options.label,
+    weight: options.weight,
+    control,
+    data: data.transport,
+    memory,
+  });
+  const client = new WorkloadClient((message) => worker.postMessage(message));
+
+  await new Promise<void>((resolve, reject) => {
+    const onFirst = (message: unknown) => {
+      if (client.receive(message) || (message as { vrdmaWorkload?: number })?.vrdmaWorkload === 0) {
+        worker.off('message', onFirst);
+        worker.on('message', (m: unknown) => client.receive(m));
+        resolve();
+      }
+    };
+    worker.on('message', onFirst);
+    worker.once('error', reject);
+    worker.once('exit', (code) =>
+      reject(new Error(`guest ${options.label} exited with code ${code} before it was ready`)),
+    );
+  });
+  worker.on('exit', () => client.failAll(new Error(`guest ${options.label} is gone`)));
+
+  return {
+    label: options.label,
+    attached,
+    run: (request) => client.run(request),
+    kill: async () => {
+      await worker.terminate();
+      await attached.departed;
+    },
+    stop: async () => {
+      await attached.detach();
+      await worker.terminate();
+    },
+  };
+}
