@@ -1,0 +1,162 @@
+import { cpus } from 'node:os';
+import { Deployment, type GuestKind } from '../compose/deployment.js';
+import type { GuestHandle } from '../compose/guest-handle.js';
+import type { TransportCounters, WorkloadResult } from '../workloads/requests.js';
+import { CONTROL_CALLS, controlCallCosts, writeBandwidth } from '../workloads/workloads.js';
+import { type BenchResult, jainIndex } from './result.js';
+
+export interface BenchOptions {
+  quick: boolean;
+  guests: GuestKind;
+  /** Called before each step, with the number of steps in all. */
+  progress?: (label: string, total: number) => void;
+}
+
+const FULL_SIZES = [
+  64,
+  256,
+  1 << 10,
+  4 << 10,
+  16 << 10,
+  64 << 10,
+  256 << 10,
+  1 << 20,
+  4 << 20,
+  16 << 20,
+  64 << 20,
+];
+const QUICK_SIZES = [64, 4 << 10, 64 << 10, 1 << 20];
+
+function expect<K extends WorkloadResult['kind']>(
+  result: WorkloadResult,
+  kind: K,
+): Extract<WorkloadResult, { kind: K }> {
+  if (result.kind !== kind) throw new Error(`guest answered ${result.kind}, expected ${kind}`);
+  return result as Extract<WorkloadResult, { kind: K }>;
+}
+
+async function countersOf(guest: GuestHandle): Promise<TransportCounters> {
+  return expect(await guest.run({ kind: 'transport-counters' }), 'transport-counters').counters;
+}
+
+/**
+ * The paper's experiment, native and remoted side by side in one run: bandwidth by transfer
+ * size, time per control call, kicks per operation, and aggregate bandwidth with 1 to 8 guests
+ * with Jain's fairness index.
+ */
+export async function runBench(options: BenchOptions): Promise<BenchResult> {
+  const sizes = options.quick ? QUICK_SIZES : FULL_SIZES;
+  const guestCounts = options.quick ? [1, 2, 4] : [1, 2, 4, 8];
+  const budget = options.quick
+    ? { minBytes: 16 << 20, minOps: 500 }
+    : { minBytes: 128 << 20, minOps: 5_000 };
+  const rounds = options.quick ? 50 : 300;
+  const streamMs = options.quick ? 300 : 1_000;
+  const maxSize = sizes[sizes.length - 1]!;
+  const steps = sizes.length * 2 + 2 + guestCounts.length + 1;
+  const step = (label: string) => options.progress?.(label, steps);
+
+  step('starting the cluster and guests');
+  const deployment = Deployment.create({
+    nodes: 2,
+    engine: { sessionMemory: maxSize + (16 << 20) },
+    host: { quotas: { bytes: 1 << 30 } },
+  });
+  try {
+    const target = await deployment.exportTarget(maxSize);
+    const native = await deployment.nativeSession();
+    const guests: GuestHandle[] = [];
+    for (let i = 0; i < Math.max(...guestCounts); i++) {
+      guests.push(
+        await deployment.startGuest(
+          options.guests,
+          `bench-${i + 1}`,
+          i === 0 ? maxSize + (8 << 20) : 8 << 20,
+        ),
+      );
+    }
+    const first = guests[0]!;
+
+    const bandwidth: BenchResult['bandwidth'] = [];
+    const before = await countersOf(first);
+    for (const size of sizes) {
+      step(`native bandwidth ${size} B`);
+      const nativePoint = await writeBandwidth(native, target, size, budget);
+      step(`remoted bandwidth ${size} B`);
+      const remoted = expect(
+        await first.run({ kind: 'bandwidth', target, sizes: [size], budget }),
+        'bandwidth',
+      ).points[0]!;
+      bandwidth.push({
+        size,
+        nativeGBps: nativePoint.gbps,
+        remotedGBps: remoted.gbps,
+        ratio: remoted.gbps / nativePoint.gbps,
+      });
+    }
+    const afterBandwidth = await countersOf(first);
+    const dataOps = afterBandwidth.data.messages - before.data.messages;
+    const perDataOp =
+      dataOps > 0 ? (afterBandwidth.data.doorbells - before.data.doorbells) / dataOps : 0;
+
+    step('native control calls');
+    const nativeControl = await controlCallCosts(native, rounds);
+    step('remoted control calls');
+    const beforeControl = await countersOf(first);
+    const remotedControl = expect(await first.run({ kind: 'control', rounds }), 'control').micros;
+    const afterControl = await countersOf(first);
+    const controlCalls = afterControl.control.messages - beforeControl.control.messages;
+    const perControlCall =
+      controlCalls > 0
+        ? (afterControl.control.doorbells - beforeControl.control.doorbells) / controlCalls
+        : 0;
+    const control = CONTROL_CALLS.map((fn) => ({
+      fn,
+      nativeUs: nativeControl[fn],
+      remotedUs: remotedControl[fn],
+      ratio: remotedControl[fn] / nativeControl[fn],
+    }));
+
+    const streamTargets = await Promise.all(guests.map(() => deployment.exportTarget(1 << 20)));
+    const many: BenchResult['guests'] = [];
+    for (const n of guestCounts) {
+      step(`${n} guest(s) streaming`);
+      const started = process.hrtime.bigint();
+      const results = await Promise.all(
+        guests.slice(0, n).map((g, i) =>
+          g.run({
+            kind: 'stream',
+            target: streamTargets[i]!,
+            size: 1 << 20,
+            durationMs: streamMs,
+          }),
+        ),
+      );
+      const wall = Number(process.hrtime.bigint() - started) / 1e9;
+      const streams = results.map((r) => expect(r, 'stream'));
+      const perGuest = streams.map((s) => s.bytes / wall / 1e9);
+      many.push({
+        n,
+        aggregateGBps: streams.reduce((a, s) => a + s.bytes, 0) / wall / 1e9,
+        jain: jainIndex(perGuest),
+        perGuestGBps: perGuest,
+      });
+    }
+    step('done');
+    return {
+      machine: {
+        cpus: cpus().length,
+        node: process.versions.node,
+        engine: 'engine-unimem, 2 nodes in one process',
+        transports: 'control: virtio split virtqueue; data: transport-shm polled ring',
+        guests: options.guests === 'thread' ? 'worker threads' : 'OS processes',
+      },
+      bandwidth,
+      control,
+      kicks: { perDataOp, perControlCall },
+      guests: many,
+    };
+  } finally {
+    await deployment.close();
+  }
+}

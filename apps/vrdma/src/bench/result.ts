@@ -1,0 +1,22 @@
+/** What `vrdma bench` measures; `--json` prints exactly this object. */
+export interface BenchResult {
+  machine: { cpus: number; node: string; engine: string; transports: string; guests: string };
+  bandwidth: Array<{ size: number; nativeGBps: number; remotedGBps: number; ratio: number }>;
+  control: Array<{ fn: string; nativeUs: number; remotedUs: number; ratio: number }>;
+  kicks: { perDataOp: number; perControlCall: number };
+  guests: Array<{ n: number; aggregateGBps: number; jain: number; perGuestGBps: number[] }>;
+}
+
+/** Jain's fairness index: 1 when all equal, 1/n when one takes everything. */
+export function jainIndex(values: number[]): number {
+  if (values.length === 0) return 1;
+  const sum = values.reduce((a, b) => a + b, 0);
+  const squares = values.reduce((a, b) => a + b * b, 0);
+  return squares === 0 ? 1 : (sum * sum) / (values.length * squares);
+}
+
+export function formatBytes(size: number): string {
+  if (size >= 1 << 20) return `${size / (1 << 20)} MiB`;
+  if (size >= 1 << 10) return `${size / (1 << 10)} KiB`;
+  return `${size} B`;
+}

@@ -1,0 +1,36 @@
+import { type BenchResult, formatBytes } from './result.js';
+
+/** The paper's table, as text. */
+export function formatTable(result: BenchResult): string {
+  const lines: string[] = [];
+  const m = result.machine;
+  lines.push(
+    `vrdma bench: ${m.engine}; ${m.transports}; guests as ${m.guests}; ${m.cpus} CPUs, Node ${m.node}`,
+  );
+  lines.push('');
+  lines.push('write bandwidth        native GB/s   remoted GB/s   remoted/native');
+  for (const p of result.bandwidth) {
+    lines.push(
+      `${formatBytes(p.size).padStart(10)}        ${p.nativeGBps.toFixed(3).padStart(11)}   ${p.remotedGBps.toFixed(3).padStart(12)}   ${p.ratio.toFixed(2).padStart(14)}`,
+    );
+  }
+  lines.push('');
+  lines.push('control call           native µs     remoted µs     remoted/native');
+  for (const c of result.control) {
+    lines.push(
+      `${c.fn.padStart(12)}          ${c.nativeUs.toFixed(1).padStart(9)}   ${c.remotedUs.toFixed(1).padStart(12)}   ${c.ratio.toFixed(1).padStart(14)}`,
+    );
+  }
+  lines.push('');
+  lines.push(
+    `kicks per data-plane op: ${result.kicks.perDataOp.toFixed(3)}   kicks per control call: ${result.kicks.perControlCall.toFixed(3)}`,
+  );
+  lines.push('');
+  lines.push("guests   aggregate GB/s   Jain's index");
+  for (const g of result.guests) {
+    lines.push(
+      `${String(g.n).padStart(6)}   ${g.aggregateGBps.toFixed(3).padStart(14)}   ${g.jain.toFixed(3).padStart(12)}`,
+    );
+  }
+  return lines.join('\n');
+}

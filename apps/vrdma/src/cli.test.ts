@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { attachToHost } from './compose/attach-to-host.js';
+import { runCli, startCli, waitForOutput } from './testing/run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vrdma-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('vrdma', () => {
+  it('lists its commands with --help, and refuses an unknown one with exit code 2', async () => {
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    for (const command of ['demo', 'host', 'guest', 'bench', 'stats'])
+      expect(help.stdout).toContain(command);
+    const wrong = await runCli(['frobnicate']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/unknown command 'frobnicate'/);
+  });
+
+  it('demo: three thread guests write and read across nodes, verified, then native versus remoted', async () => {
+    const run = await runCli(['demo']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout.match(/read back identical/g)).toHaveLength(3);
+    expect(run.stdout).toMatch(/native +\d+\.\d+ GB\/s/);
+    expect(run.stdout).toMatch(/remoted +\d+\.\d+ GB\/s/);
+    expect(run.stdout).toContain('all transfers verified');
+  });
+
+  it('demo --guests process: the same with guests in their own OS processes', async () => {
+    const run = await runCli(['demo', '--guests', 'process', '--count', '2']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('guests as OS processes');
+    expect(run.stdout.match(/read back identical/g)).toHaveLength(2);
+  });
+
+  it('bench --quick --json prints exactly one JSON object of the documented shape', async () => {
+    const run = await runCli(['bench', '--quick', '--json'], 120_000);
+    expect(run.code).toBe(0);
+    const result = z
+      .object({
+        bandwidth: z
+          .array(
+            z.object({
+              size: z.number().int().positive(),
+              nativeGBps: z.number().positive(),
+              remotedGBps: z.number().positive(),
+              ratio: z.number().positive(),
+            }),
+          )
+          .min(4),
+        control: z
+          .array(
+            z.object({
+              fn: z.enum(['open', 'alloc', 'free', 'exportBuffer', 'openChannel']),
+              nativeUs: z.number().positive(),
+              remotedUs: z.number().positive(),
+            }),
+          )
+          .length(5),
+        kicks: z.object({ perDataOp: z.number().min(0), perControlCall: z.number().min(0) }),
+        guests: z
+          .array(
+            z.object({
+              n: z.number().int().positive(),
+              aggregateGBps: z.number().positive(),
+              jain: z.number().min(0).max(1),
+            }),
+          )
+          .min(3),
+      })
+      .parse(JSON.parse(run.stdout));
+    for (const p of result.bandwidth) expect(p.ratio).toBeCloseTo(p.remotedGBps / p.nativeGBps, 6);
+    expect(result.bandwidth.map((p) => p.size)).toEqual([64, 4096, 65536, 1 << 20]);
+    expect(result.guests.map((g) => g.n)).toEqual([1, 2, 4]);
+    expect(run.stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('host and guests in separate processes: attach, transfer, stats, and a clean SIGTERM shutdown', async () => {
+    const socket = join(dir, 'host.sock');
+    const host = startCli(['host', '--socket', socket]);
+    try {
+      await waitForOutput(host, 'listening on');
+      const guest = await runCli(['guest', '--socket', socket, '--label', 'cli-guest']);
+      expect(guest.code).toBe(0);
+      expect(guest.stdout).toMatch(/read them back: ok, ok, identical/);
+
+      const live = await attachToHost(socket, { label: 'live-guest', memoryBytes: 1 << 20 });
+      await live.device.alloc({ size: 4096 });
+      const stats = await runCli(['stats', '--socket', socket]);
+      expect(stats.code).toBe(0);
+      expect(stats.stdout).toMatch(/live-guest \(\d+\)/);
+      expect(stats.stdout).toMatch(/1 buf, 0 ch, 0 keys/);
+      expect(stats.stdout).toMatch(/1 departed guest/);
+      const json = await runCli(['stats', '--socket', socket, '--json']);
+      expect(JSON.parse(json.stdout).guests[0].metrics.calls.alloc).toBe(1);
+
+      const gone = new Promise<string>((resolve) =>
+        live.device.connection.onDisconnect((reason) => resolve(reason.code)),
+      );
+      const exited = new Promise<number | null>((resolve) => host.once('exit', resolve));
+      host.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(await gone).toBe('DISCONNECTED');
+      await expect(live.device.query()).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    } finally {
+      host.kill('SIGKILL');
+    }
+  });
+
+  it('says what is wrong in one line, with no stack trace unless --verbose', async () => {
+    const socket = join(dir, 'nobody.sock');
+    const run = await runCli(['guest', '--socket', socket]);
+    expect(run.code).toBe(3);
+    expect(run.stderr.trim()).toBe(`vrdma: no vrdma host listens at ${socket}`);
+    const verbose = await runCli(['--verbose', 'guest', '--socket', socket]);
+    expect(verbose.stderr).toMatch(/\n\s+at /);
+  });
+});

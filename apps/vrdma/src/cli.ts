@@ -1,0 +1,227 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { runBenchCommand } from './commands/bench.js';
+import { runDemo } from './commands/demo.js';
+import { runGuest } from './commands/guest.js';
+import { defaultSocketPath, runHost } from './commands/host.js';
+import { consoleOutput, type Output } from './commands/output.js';
+import { runStats } from './commands/stats.js';
+
+/** Exit codes: 0 success, 1 the run found a problem (data mismatch), 2 usage, 3 failure. */
+export const EXIT = { ok: 0, problem: 1, usage: 2, failure: 3 } as const;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+function weight(value: string, previous: Record<string, number> = {}): Record<string, number> {
+  const match = /^([\w.-]+)=(\d+(?:\.\d+)?)$/.exec(value);
+  if (!match || Number(match[2]) <= 0)
+    throw new InvalidArgumentError('expected label=weight, e.g. db-vm=2');
+  return { ...previous, [match[1]!]: Number(match[2]) };
+}
+
+/** Parses 4096, 64KiB, 1MiB, 1GiB (binary units) into bytes, from 1 to `max`. */
+function bytesUpTo(max: number) {
+  return (value: string): number => {
+    const match = /^(\d+)\s*(b|k|kib|m|mib|g|gib)?$/i.exec(value.trim());
+    if (!match) throw new InvalidArgumentError('expected a size such as 4096, 64KiB or 1MiB');
+    const unit = (match[2] ?? 'b').toLowerCase()[0];
+    const n =
+      Number(match[1]) *
+      (unit === 'k' ? 1 << 10 : unit === 'm' ? 1 << 20 : unit === 'g' ? 1 << 30 : 1);
+    if (n < 1 || n > max) throw new InvalidArgumentError(`expected 1 byte to ${max} bytes`);
+    return n;
+  };
+}
+const byteSize = bytesUpTo(64 << 20);
+const byteSizeUnbounded = bytesUpTo(2 ** 40);
+
+const guestsOption = () =>
+  new Option('--guests <kind>', 'run guests as worker threads or OS processes')
+    .choices(['thread', 'process'])
+    .default('thread');
+
+/** Builds the `vrdma` program; `exit` receives the command's exit code. */
+export function buildProgram(
+  out: Output = consoleOutput,
+  exit: (code: number) => void = (code) => process.exit(code),
+): Command {
+  const program = new Command('vrdma')
+    .description(
+      'Para-virtualised RDMA by API remoting: guests share one Unimem RDMA engine through a host',
+    )
+    .option('--verbose', 'print stack traces with errors')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const run = (action: () => Promise<number>) => async () => {
+    try {
+      exit(await action());
+    } catch (error) {
+      const verbose = program.opts().verbose === true;
+      out.note(`vrdma: ${error instanceof Error ? error.message : String(error)}`);
+      if (verbose && error instanceof Error && error.stack) out.note(error.stack);
+      exit(EXIT.failure);
+    }
+  };
+
+  program
+    .command('demo')
+    .description(
+      'a host on an emulated 2-node Unimem cluster, 3 guests writing and reading across nodes, verified, then native versus remoted',
+    )
+    .addOption(guestsOption())
+    .option('--count <n>', 'number of guests', positiveInt, 3)
+    .option('--nodes <n>', 'nodes of the emulated cluster', positiveInt, 2)
+    .option('--size <bytes>', 'bytes each guest writes and reads back', byteSize, 1 << 20)
+    .action(function (this: Command) {
+      const o = this.opts<{
+        guests: 'thread' | 'process';
+        count: number;
+        nodes: number;
+        size: number;
+      }>();
+      if (o.nodes < 2) throw new InvalidArgumentError('the demo needs at least 2 nodes');
+      return run(() => runDemo(o, out))();
+    });
+
+  program
+    .command('bench')
+    .description(
+      "the paper's experiment: native and remoted side by side (bandwidth, control calls, kicks, many guests)",
+    )
+    .option('--quick', 'a short run with fewer sizes and rounds')
+    .option('--json', 'print exactly one JSON object on stdout')
+    .option('--report <file.html>', 'write a self-contained HTML report with charts')
+    .addOption(guestsOption())
+    .action(function (this: Command) {
+      const o = this.opts<{
+        quick?: boolean;
+        json?: boolean;
+        report?: string;
+        guests: 'thread' | 'process';
+      }>();
+      return run(() =>
+        runBenchCommand(
+          { quick: o.quick === true, json: o.json === true, report: o.report, guests: o.guests },
+          out,
+        ),
+      )();
+    });
+
+  program
+    .command('host')
+    .description(
+      'a long-running host (backend + emulated Unimem engine) that guests in other processes attach to',
+    )
+    .option('--socket <path>', 'UNIX socket guests attach to', defaultSocketPath())
+    .option(
+      '--config <file>',
+      'JSON file: { "host": {quotas, weights, leaseMs, ...}, "engine": {...} }',
+    )
+    .option('--nodes <n>', 'emulated nodes in this process (without --cluster)', positiveInt, 2)
+    .option(
+      '--cluster <file>',
+      'engine-unimem cluster file: this host is one node of a TCP cluster',
+    )
+    .option('--node <id>', "this host's node id", nonNegativeInt)
+    .option('--quota-buffers <n>', 'buffers per guest', nonNegativeInt)
+    .option('--quota-bytes <bytes>', 'bytes of buffers per guest', byteSizeUnbounded)
+    .option('--quota-channels <n>', 'channels per guest', nonNegativeInt)
+    .option('--quota-keys <n>', 'exported keys per guest', nonNegativeInt)
+    .option('--quota-inflight <n>', 'transfers in flight per guest', nonNegativeInt)
+    .option('--weight <label=w>', 'scheduling weight of a guest label (repeatable)', weight, {})
+    .option('--lease <ms>', 'detach a guest silent this long (0: never)', nonNegativeInt)
+    .action(function (this: Command) {
+      const o = this.opts<{
+        socket: string;
+        config?: string;
+        nodes: number;
+        cluster?: string;
+        node?: number;
+        quotaBuffers?: number;
+        quotaBytes?: number;
+        quotaChannels?: number;
+        quotaKeys?: number;
+        quotaInflight?: number;
+        weight: Record<string, number>;
+        lease?: number;
+      }>();
+      const quotas = {
+        buffers: o.quotaBuffers,
+        bytes: o.quotaBytes,
+        channels: o.quotaChannels,
+        keys: o.quotaKeys,
+        inflight: o.quotaInflight,
+      };
+      return run(() =>
+        runHost(
+          {
+            socket: o.socket,
+            config: o.config,
+            nodes: o.nodes,
+            cluster: o.cluster,
+            node: o.node,
+            quotas,
+            weights: o.weight,
+            leaseMs: o.lease,
+          },
+          out,
+        ),
+      )();
+    });
+
+  program
+    .command('guest')
+    .description(
+      'an example guest application: attaches to a running host, writes and reads back through RDMA, verifies',
+    )
+    .option('--socket <path>', "the host's socket", defaultSocketPath())
+    .option('--label <name>', "this guest's name on the host", `guest-${process.pid}`)
+    .option('--memory <bytes>', 'shared memory to ask the host for', byteSizeUnbounded, 16 << 20)
+    .option('--size <bytes>', 'bytes to write and read back', byteSize, 64 << 10)
+    .action(function (this: Command) {
+      const o = this.opts<{ socket: string; label: string; memory: number; size: number }>();
+      return run(() => runGuest(o, out))();
+    });
+
+  program
+    .command('stats')
+    .description('per-guest metrics of a running host: calls, errors, bytes, kicks, latency')
+    .option('--socket <path>', "the host's socket", defaultSocketPath())
+    .option('--watch <seconds>', 'refresh every so many seconds until interrupted', positiveInt)
+    .option('--json', 'print the raw snapshot as JSON')
+    .action(function (this: Command) {
+      const o = this.opts<{ socket: string; watch?: number; json?: boolean }>();
+      return run(() =>
+        runStats({ socket: o.socket, watch: o.watch, json: o.json === true }, out),
+      )();
+    });
+
+  return program;
+}
+
+/** Parses argv and runs; usage errors print one line and exit 2. */
+export async function main(argv: string[], out: Output = consoleOutput): Promise<void> {
+  const program = buildProgram(out);
+  program.configureOutput({
+    writeErr: (text) => out.note(text.trimEnd()),
+    writeOut: (text) => out.line(text.trimEnd()),
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
+    }
+    throw error;
+  }
+}

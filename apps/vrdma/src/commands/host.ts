@@ -1,0 +1,100 @@
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { UnimemEngine } from '@vrdma/api-spec';
+import { createHost, type HostConfigInput } from '@vrdma/backend';
+import {
+  createLocalCluster,
+  type EngineConfigInput,
+  loadClusterConfig,
+  startTcpNode,
+} from '@vrdma/engine-unimem';
+import { z } from 'zod';
+import { listenForGuests } from '../compose/process-host.js';
+import type { Output } from './output.js';
+
+export function defaultSocketPath(): string {
+  return join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), 'vrdma.sock');
+}
+
+export interface HostCommandOptions {
+  socket: string;
+  config?: string;
+  nodes: number;
+  cluster?: string;
+  node?: number;
+  quotas: { buffers?: number; bytes?: number; channels?: number; keys?: number; inflight?: number };
+  weights: Record<string, number>;
+  leaseMs?: number;
+}
+
+const configFileSchema = z.object({
+  host: z.record(z.string(), z.unknown()).optional(),
+  engine: z.record(z.string(), z.unknown()).optional(),
+});
+
+/**
+ * `vrdma host`: a long-running host (backend + emulated engine node) that guests in other
+ * processes attach to through a socket. Resolves with the exit code once SIGINT or SIGTERM
+ * has shut it down cleanly (every guest gets a clear DISCONNECTED).
+ */
+export async function runHost(
+  options: HostCommandOptions,
+  out: Output,
+  signals: NodeJS.EventEmitter = process,
+): Promise<number> {
+  const file = options.config
+    ? configFileSchema.parse(JSON.parse(await readFile(options.config, 'utf8')))
+    : {};
+  const hostConfig: HostConfigInput = {
+    ...(file.host as HostConfigInput | undefined),
+    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+  };
+  hostConfig.quotas = {
+    ...hostConfig.quotas,
+    ...Object.fromEntries(Object.entries(options.quotas).filter(([, v]) => v !== undefined)),
+  };
+  hostConfig.weights = { ...hostConfig.weights, ...options.weights };
+  const engineConfig = file.engine as EngineConfigInput | undefined;
+
+  let engine: UnimemEngine;
+  let shutdownEngine: () => Promise<void>;
+  let where: string;
+  if (options.cluster) {
+    if (options.node === undefined) throw new Error('--cluster needs --node <id>');
+    const cluster = loadClusterConfig(options.cluster);
+    const node = await startTcpNode({ cluster, node: options.node, config: engineConfig });
+    engine = node.engine;
+    shutdownEngine = () => node.shutdown();
+    where = `node ${options.node} of a ${cluster.nodes.length}-node TCP cluster`;
+  } else {
+    const nodes = Array.from({ length: options.nodes }, (_, i) => i);
+    const cluster = createLocalCluster({ nodes, config: engineConfig });
+    engine = cluster.node(options.node ?? 0);
+    shutdownEngine = () => cluster.shutdown();
+    where = `node ${options.node ?? 0} of ${options.nodes} emulated nodes`;
+  }
+
+  const host = createHost({
+    engine,
+    config: hostConfig,
+    onAudit: (record) => {
+      if (record.kind === 'isolation' || record.kind === 'quota')
+        out.note(`audit: guest ${record.label}: ${record.message}`);
+      else out.note(`${record.kind}: guest ${record.label} (${record.guest}): ${record.message}`);
+    },
+  });
+  const server = await listenForGuests(host, options.socket);
+  out.line(`vrdma host listening on ${options.socket} (${where}); stop with Ctrl-C`);
+
+  const signal = await new Promise<string>((resolve) => {
+    signals.once('SIGINT', () => resolve('SIGINT'));
+    signals.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  out.line(`${signal}: shutting down`);
+  await host.close();
+  await server.close();
+  await shutdownEngine();
+  out.line('host stopped');
+  return 0;
+}

@@ -1,0 +1,69 @@
+import { createConnection } from 'node:net';
+import type { DepartedGuest, GuestInfo } from '@vrdma/backend';
+import { readFirstLine } from '../compose/attach-protocol.js';
+import type { Output } from './output.js';
+
+export interface StatsSnapshot {
+  type: 'stats';
+  guests: GuestInfo[];
+  departed: DepartedGuest[];
+  audit: Array<{ guest: number; label: string; kind: string; message: string }>;
+}
+
+/** Asks a running host for its metrics. */
+export async function fetchStats(path: string): Promise<StatsSnapshot> {
+  const socket = createConnection(path);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
+            ? `no vrdma host listens at ${path}`
+            : error.message,
+        ),
+      ),
+    );
+  });
+  socket.write(`${JSON.stringify({ type: 'stats' })}\n`);
+  const { line } = await readFirstLine(socket);
+  socket.destroy();
+  const snapshot = JSON.parse(line) as StatsSnapshot;
+  if (snapshot.type !== 'stats')
+    throw new Error(`unexpected answer from the host: ${line.slice(0, 200)}`);
+  return snapshot;
+}
+
+export function formatStats(snapshot: StatsSnapshot): string {
+  const lines = [
+    'guest                 calls    errors   bytes moved   kicks+irqs   p50 µs   p99 µs   held',
+  ];
+  for (const g of snapshot.guests) {
+    const calls = Object.values(g.metrics.calls).reduce((a, b) => a + b, 0);
+    const errors = Object.values(g.metrics.errors).reduce((a, b) => a + b, 0);
+    const bells = g.metrics.transports.control.doorbells + g.metrics.transports.data.doorbells;
+    const held = `${g.ledger.buffers} buf, ${g.ledger.channels} ch, ${g.ledger.keys} keys`;
+    lines.push(
+      `${`${g.label} (${g.id})`.padEnd(20)} ${String(calls).padStart(7)} ${String(errors).padStart(9)} ${String(g.metrics.bytesMoved).padStart(13)} ${String(bells).padStart(12)} ${String(g.metrics.latencyUs.p50).padStart(8)} ${String(g.metrics.latencyUs.p99).padStart(8)}   ${held}`,
+    );
+  }
+  if (snapshot.guests.length === 0) lines.push('(no guest attached)');
+  lines.push(
+    `${snapshot.departed.length} departed guest(s); ${snapshot.audit.filter((a) => a.kind === 'isolation').length} isolation refusal(s) in the audit log`,
+  );
+  return lines.join('\n');
+}
+
+/** `vrdma stats`: one snapshot, or one every `watch` seconds until interrupted. */
+export async function runStats(
+  options: { socket: string; watch?: number; json: boolean },
+  out: Output,
+  rounds = Number.POSITIVE_INFINITY,
+): Promise<number> {
+  for (let i = 0; i < (options.watch ? rounds : 1); i++) {
+    const snapshot = await fetchStats(options.socket);
+    out.line(options.json ? JSON.stringify(snapshot) : formatStats(snapshot));
+    if (options.watch) await new Promise((resolve) => setTimeout(resolve, options.watch! * 1000));
+  }
+  return 0;
+}

@@ -1,0 +1,66 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Starts `vrdma <args>` from the sources, as `npm start` does. */
+export function startCli(args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', '--conditions=@vrdma/source', MAIN, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, FORCE_COLOR: '0' },
+  });
+}
+
+/** Runs `vrdma <args>` to the end, killing it after `timeoutMs`. */
+export function runCli(args: string[], timeoutMs = 60_000): Promise<CliRun> {
+  const child = startCli(args);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  return new Promise((resolve) => {
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Resolves with stdout so far once it contains `text`; rejects if the process ends first. */
+export function waitForOutput(
+  child: ChildProcess,
+  text: string,
+  timeoutMs = 30_000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => reject(new Error(`no "${text}" within ${timeoutMs} ms; saw: ${seen}`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (seen.includes(text)) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData);
+        resolve(seen);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before "${text}"; saw: ${seen}`));
+    });
+  });
+}
