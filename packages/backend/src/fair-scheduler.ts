@@ -73,7 +73,11 @@ export class FairScheduler {
         if (!flow || flow.queue.length === 0) continue;
         flow.deficit += this.quantum * flow.weight;
         let served = 0;
-        while (flow.queue.length > 0 && flow.queue[0]!.cost <= flow.deficit && this.flows.get(id) === flow) {
+        while (
+          flow.queue.length > 0 &&
+          flow.queue[0]!.cost <= flow.deficit &&
+          this.flows.get(id) === flow
+        ) {
           const task = flow.queue.shift()!;
           flow.deficit -= task.cost;
           served++;
