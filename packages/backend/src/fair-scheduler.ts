@@ -68,38 +68,40 @@ export class FairScheduler {
   private async pump(): Promise<void> {
     try {
       while (this.round.length > 0) {
-        const id = this.round.shift()!;
-        const flow = this.flows.get(id);
-        if (!flow || flow.queue.length === 0) continue;
-        flow.deficit += this.quantum * flow.weight;
-        let served = 0;
-        while (
-          flow.queue.length > 0 &&
-          flow.queue[0]!.cost <= flow.deficit &&
-          this.flows.get(id) === flow
-        ) {
-          const task = flow.queue.shift()!;
-          flow.deficit -= task.cost;
-          served++;
-          try {
-            task.resolve(await task.run());
-          } catch (error) {
-            task.reject(error);
-          }
-        }
-        if (this.flows.get(id) === flow) {
-          if (flow.queue.length > 0) this.round.push(id);
-          else {
-            flow.scheduled = false;
-            flow.deficit = 0;
-          }
-        }
-        // After real work, let transports deliver what other guests sent meanwhile, so they
-        // join the round; a pass that only earned credit (a large task) goes on at once.
-        if (served > 0) await new Promise((resolve) => setImmediate(resolve));
+        // One round: every flow backlogged at its start gets its credit and spends it.
+        for (let visits = this.round.length; visits > 0; visits--)
+          await this.visit(this.round.shift()!);
+        // Then let transports deliver what guests sent meanwhile, so they join the next round.
+        // Once per round, not per task: a guest's batch of posts enters the engine together.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     } finally {
       this.running = false;
+    }
+  }
+
+  private async visit(id: number): Promise<void> {
+    const flow = this.flows.get(id);
+    if (!flow || flow.queue.length === 0) return;
+    flow.deficit += this.quantum * flow.weight;
+    while (
+      flow.queue.length > 0 &&
+      flow.queue[0]!.cost <= flow.deficit &&
+      this.flows.get(id) === flow
+    ) {
+      const task = flow.queue.shift()!;
+      flow.deficit -= task.cost;
+      try {
+        task.resolve(await task.run());
+      } catch (error) {
+        task.reject(error);
+      }
+    }
+    if (this.flows.get(id) !== flow) return;
+    if (flow.queue.length > 0) this.round.push(id);
+    else {
+      flow.scheduled = false;
+      flow.deficit = 0;
     }
   }
 }
