@@ -1,10 +1,7 @@
-import type { GlobalAddress, UnimemSession } from '@vrdma/api-spec';
+import type { GlobalAddress, UnimemEngine, UnimemSession } from '@vrdma/api-spec';
 import { createHost, type Host, type HostConfigInput } from '@vrdma/backend';
-import {
-  createLocalCluster,
-  type EngineConfigInput,
-  type LocalCluster,
-} from '@vrdma/engine-unimem';
+import { createMockCluster } from '@vrdma/engine-mock';
+import { createLocalCluster, type EngineConfigInput } from '@vrdma/engine-unimem';
 import type { Target } from '../workloads/workloads.js';
 import type { GuestHandle } from './guest-handle.js';
 import { startThreadGuest } from './thread-guests.js';
@@ -13,8 +10,23 @@ export type GuestKind = 'thread' | 'process';
 
 export interface DeploymentOptions {
   nodes: number;
+  /** The emulated Unimem engine (default), or the deterministic mock. */
+  engineKind?: 'unimem' | 'mock';
   engine?: EngineConfigInput;
   host?: HostConfigInput;
+}
+
+interface Cluster {
+  node(id: number): UnimemEngine;
+  shutdown(): Promise<void>;
+}
+
+function makeCluster(nodes: number[], options: DeploymentOptions): Cluster {
+  if (options.engineKind === 'mock') {
+    const mock = createMockCluster({ nodes, sessionMemory: options.engine?.sessionMemory });
+    return { node: (id) => mock.engine(id), shutdown: async () => {} };
+  }
+  return createLocalCluster({ nodes, config: options.engine });
 }
 
 /**
@@ -28,14 +40,14 @@ export class Deployment {
   private peerSession?: UnimemSession;
 
   private constructor(
-    readonly cluster: LocalCluster,
+    readonly cluster: Cluster,
     readonly host: Host,
     readonly nodes: number[],
   ) {}
 
   static create(options: DeploymentOptions): Deployment {
     const nodes = Array.from({ length: options.nodes }, (_, i) => i);
-    const cluster = createLocalCluster({ nodes, config: options.engine });
+    const cluster = makeCluster(nodes, options);
     const host = createHost({ engine: cluster.node(0), config: options.host });
     return new Deployment(cluster, host, nodes);
   }

@@ -1,4 +1,5 @@
 import type { UnimemSession } from '@vrdma/api-spec';
+import { allocUntilRefused, type Holdings, hold, probe } from './probe.js';
 import { type VerifyResult, verifyRoundTrip } from './verify.js';
 import {
   type BandwidthPoint,
@@ -18,7 +19,10 @@ export type WorkloadRequest =
       budget: { minBytes: number; minOps: number };
     }
   | { kind: 'control'; rounds: number }
-  | { kind: 'stream'; target: Target; size: number; durationMs: number }
+  | { kind: 'stream'; target: Target; size: number; durationMs: number; lanes?: number }
+  | { kind: 'hold'; size: number }
+  | { kind: 'probe'; foreign: Holdings }
+  | { kind: 'alloc-until-refused'; size: number; max: number }
   | { kind: 'verify'; target: Target; size: number; seed: number }
   | { kind: 'transport-counters' };
 
@@ -31,6 +35,9 @@ export type WorkloadResult =
   | { kind: 'bandwidth'; points: BandwidthPoint[] }
   | { kind: 'control'; micros: Record<ControlCall, number> }
   | { kind: 'stream'; bytes: number; seconds: number }
+  | { kind: 'hold'; holdings: Holdings }
+  | { kind: 'probe'; outcomes: Record<string, string> }
+  | { kind: 'alloc-until-refused'; count: number; code: string }
   | { kind: 'verify'; result: VerifyResult }
   | { kind: 'transport-counters'; counters: TransportCounters };
 
@@ -54,6 +61,15 @@ export async function runWorkload(
         kind: 'stream',
         ...(await streamFor(device, request.target, request.size, request.durationMs)),
       };
+    case 'hold':
+      return { kind: 'hold', holdings: await hold(device, request.size) };
+    case 'probe':
+      return { kind: 'probe', outcomes: await probe(device, request.foreign) };
+    case 'alloc-until-refused':
+      return {
+        kind: 'alloc-until-refused',
+        ...(await allocUntilRefused(device, request.size, request.max)),
+      };
     case 'verify':
       return {
         kind: 'verify',
@@ -62,4 +78,20 @@ export async function runWorkload(
     case 'transport-counters':
       return { kind: 'transport-counters', counters: counters() };
   }
+}
+
+/** `lanes` streams side by side, each with its own buffer and channel. */
+async function streamLanes(
+  device: UnimemSession,
+  request: Extract<WorkloadRequest, { kind: 'stream' }>,
+) {
+  const lanes = await Promise.all(
+    Array.from({ length: request.lanes ?? 1 }, () =>
+      streamFor(device, request.target, request.size, request.durationMs),
+    ),
+  );
+  return {
+    bytes: lanes.reduce((a, l) => a + l.bytes, 0),
+    seconds: Math.max(...lanes.map((l) => l.seconds)),
+  };
 }
