@@ -1,14 +1,12 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: {
+// Guest entry scripts are built flat beside main.js, where entryPoint() looks for them.
+export default defineConfig(
+  libraryBuild({
     index: 'src/index.ts',
     main: 'src/main.ts',
     'guest-thread': 'src/compose/guest-thread.ts',
-  },
-  format: ['esm'],
-  dts: { compilerOptions: { composite: false, customConditions: [] } },
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-});
+    'guest-process': 'src/compose/guest-process.ts',
+  }),
+);

@@ -1,11 +1,9 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
-  format: ['esm'],
-  dts: { compilerOptions: { composite: false, customConditions: [] } },
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-  external: ['vitest'],
-});
+export default defineConfig(
+  libraryBuild(
+    { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+    { external: ['vitest'] },
+  ),
+);

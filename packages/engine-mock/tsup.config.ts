@@ -1,10 +1,4 @@
 import { defineConfig } from 'tsup';
+import { libraryBuild } from '../../tsup.base.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts' },
-  format: ['esm'],
-  dts: { compilerOptions: { composite: false, customConditions: [] } },
-  clean: true,
-  sourcemap: true,
-  target: 'node20',
-});
+export default defineConfig(libraryBuild({ index: 'src/index.ts' }));

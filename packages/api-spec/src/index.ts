@@ -86,8 +86,10 @@ export type {
 export type {
   SessionOptions,
   UnimemApi,
+  UnimemArgs,
   UnimemEngine,
   UnimemErrorCode,
+  UnimemResult,
   UnimemSession,
 } from './unimem/engine.js';
 export {

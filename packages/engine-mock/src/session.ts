@@ -9,6 +9,8 @@ import {
   regionView,
   type SessionOptions,
   type UnimemApi,
+  type UnimemArgs,
+  type UnimemResult,
   type UnimemSession,
   unimemSpec,
   VrdmaError,
@@ -18,9 +20,6 @@ import { Channel } from './channel.js';
 import type { MockEngine } from './engine.js';
 import { DEFAULT_BUFFER_ALIGN } from './limits.js';
 import type { Access, BufferRecord } from './records.js';
-
-type Args<K extends keyof UnimemApi> = Parameters<UnimemApi[K]>[0];
-type Result<K extends keyof UnimemApi> = Awaited<ReturnType<UnimemApi[K]>>;
 
 /**
  * One tenant of a mock engine. Every call validates its arguments against the Unimem spec
@@ -61,7 +60,7 @@ export class MockSession implements UnimemSession {
     return this.info();
   });
 
-  alloc = this.call('alloc', async ({ size, align }: Args<'alloc'>) => {
+  alloc = this.call('alloc', async ({ size, align }: UnimemArgs<'alloc'>) => {
     this.requireOpen();
     const alignment = align ?? Math.max(DEFAULT_BUFFER_ALIGN, this.limits.alignment);
     if ((alignment & (alignment - 1)) !== 0 || alignment % this.limits.alignment !== 0) {
@@ -89,7 +88,7 @@ export class MockSession implements UnimemSession {
     };
   });
 
-  free = this.call('free', async ({ buffer }: Args<'free'>) => {
+  free = this.call('free', async ({ buffer }: UnimemArgs<'free'>) => {
     this.requireOpen();
     const record = this.buffer(buffer);
     if (record.inflight > 0)
@@ -97,15 +96,18 @@ export class MockSession implements UnimemSession {
     this.releaseBuffer(record);
   });
 
-  exportBuffer = this.call('exportBuffer', async ({ buffer, access }: Args<'exportBuffer'>) => {
-    this.requireOpen();
-    const record = this.buffer(buffer);
-    const key = this.cluster.exportKey(this.engine.node, record, access as Access);
-    this.keys.add(key);
-    return { key, address: record.address as GlobalAddress, length: record.size };
-  });
+  exportBuffer = this.call(
+    'exportBuffer',
+    async ({ buffer, access }: UnimemArgs<'exportBuffer'>) => {
+      this.requireOpen();
+      const record = this.buffer(buffer);
+      const key = this.cluster.exportKey(this.engine.node, record, access as Access);
+      this.keys.add(key);
+      return { key, address: record.address as GlobalAddress, length: record.size };
+    },
+  );
 
-  revoke = this.call('revoke', async ({ key }: Args<'revoke'>) => {
+  revoke = this.call('revoke', async ({ key }: UnimemArgs<'revoke'>) => {
     this.requireOpen();
     if (!this.keys.has(key))
       throw new VrdmaError('BAD_KEY', `key ${key} was not exported by ${this.label}`);
@@ -113,7 +115,7 @@ export class MockSession implements UnimemSession {
     this.cluster.revokeKey(this.engine.node, key);
   });
 
-  openChannel = this.call('openChannel', async ({ depth }: Args<'openChannel'> = {}) => {
+  openChannel = this.call('openChannel', async ({ depth }: UnimemArgs<'openChannel'> = {}) => {
     this.requireOpen();
     const { maxChannels, maxQueueDepth } = this.limits;
     if (this.channels.size >= maxChannels)
@@ -126,22 +128,22 @@ export class MockSession implements UnimemSession {
     return { channel: handle as Handle<'Channel'>, depth: actual };
   });
 
-  closeChannel = this.call('closeChannel', async ({ channel }: Args<'closeChannel'>) => {
+  closeChannel = this.call('closeChannel', async ({ channel }: UnimemArgs<'closeChannel'>) => {
     this.requireOpen();
     this.channel(channel).close();
     this.channels.delete(channel);
   });
 
-  write = this.call('write', async (args: Args<'write'>) => this.post('write', args));
+  write = this.call('write', async (args: UnimemArgs<'write'>) => this.post('write', args));
 
-  read = this.call('read', async (args: Args<'read'>) => this.post('read', args));
+  read = this.call('read', async (args: UnimemArgs<'read'>) => this.post('read', args));
 
-  poll = this.call('poll', async ({ channel, max }: Args<'poll'>) => {
+  poll = this.call('poll', async ({ channel, max }: UnimemArgs<'poll'>) => {
     this.requireOpen();
     return { completions: this.channel(channel).take(max ?? 16) };
   });
 
-  wait = this.call('wait', async ({ channel, max, timeoutMs }: Args<'wait'>) => {
+  wait = this.call('wait', async ({ channel, max, timeoutMs }: UnimemArgs<'wait'>) => {
     this.requireOpen();
     const ch = this.channel(channel);
     await ch.waitForCompletion(timeoutMs ?? 1_000);
@@ -192,9 +194,9 @@ export class MockSession implements UnimemSession {
   private call<K extends keyof UnimemApi, R>(
     fn: K,
     body: (args: never) => Promise<R>,
-  ): (args?: Args<K>) => Promise<R> {
+  ): (args?: UnimemArgs<K>) => Promise<R> {
     const schema = unimemSpec.lookup(fn)!.args;
-    return async (raw?: Args<K>) => {
+    return async (raw?: UnimemArgs<K>) => {
       const log = (outcome: 'ok' | 'error', code?: string) =>
         this.cluster.log.add({ session: this.label, fn, args: raw, outcome, code });
       try {
@@ -212,7 +214,7 @@ export class MockSession implements UnimemSession {
     };
   }
 
-  private post(kind: 'write' | 'read', args: Args<'write'>): Result<'write'> {
+  private post(kind: 'write' | 'read', args: UnimemArgs<'write'>): UnimemResult<'write'> {
     this.requireOpen();
     const channel = this.channel(args.channel);
     const { local, remote, key } = args;

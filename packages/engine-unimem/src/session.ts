@@ -9,6 +9,8 @@ import {
   regionView,
   type SessionOptions,
   type UnimemApi,
+  type UnimemArgs,
+  type UnimemResult,
   type UnimemSession,
   unimemSpec,
   VrdmaError,
@@ -20,9 +22,6 @@ import { checkReapArgs, checkTransferArgs } from './data-plane-args.js';
 import { DmaChannel } from './dma-channel.js';
 import type { UnimemNode } from './node.js';
 import { Transfer } from './transfer.js';
-
-type Args<K extends keyof UnimemApi> = Parameters<UnimemApi[K]>[0];
-type Result<K extends keyof UnimemApi> = Awaited<ReturnType<UnimemApi[K]>>;
 
 /**
  * One tenant of a Unimem node. Its buffers live in `memory` (the region the caller sees);
@@ -68,7 +67,7 @@ export class UnimemSessionImpl implements UnimemSession {
 
   alloc = this.control(
     'alloc',
-    async ({ size, align }: Args<'alloc'>): Promise<Result<'alloc'>> => {
+    async ({ size, align }: UnimemArgs<'alloc'>): Promise<UnimemResult<'alloc'>> => {
       this.requireOpen();
       const { alignment } = this.device.config;
       const actual = align ?? Math.max(DEFAULT_BUFFER_ALIGN, alignment);
@@ -98,7 +97,7 @@ export class UnimemSessionImpl implements UnimemSession {
     },
   );
 
-  free = this.control('free', async ({ buffer }: Args<'free'>) => {
+  free = this.control('free', async ({ buffer }: UnimemArgs<'free'>) => {
     this.requireOpen();
     const record = this.buffer(buffer);
     if (record.busy) throw new VrdmaError('BUSY', `buffer ${buffer} has transfers in flight`);
@@ -107,7 +106,10 @@ export class UnimemSessionImpl implements UnimemSession {
 
   exportBuffer = this.control(
     'exportBuffer',
-    async ({ buffer, access }: Args<'exportBuffer'>): Promise<Result<'exportBuffer'>> => {
+    async ({
+      buffer,
+      access,
+    }: UnimemArgs<'exportBuffer'>): Promise<UnimemResult<'exportBuffer'>> => {
       this.requireOpen();
       const record = this.buffer(buffer);
       const { maxKeys } = this.device.config;
@@ -123,7 +125,7 @@ export class UnimemSessionImpl implements UnimemSession {
     },
   );
 
-  revoke = this.control('revoke', async ({ key }: Args<'revoke'>) => {
+  revoke = this.control('revoke', async ({ key }: UnimemArgs<'revoke'>) => {
     this.requireOpen();
     if (!this.keys.has(key))
       throw new VrdmaError('BAD_KEY', `key ${key} was not exported by ${this.label}`);
@@ -133,7 +135,7 @@ export class UnimemSessionImpl implements UnimemSession {
 
   openChannel = this.control(
     'openChannel',
-    async ({ depth }: Args<'openChannel'> = {}): Promise<Result<'openChannel'>> => {
+    async ({ depth }: UnimemArgs<'openChannel'> = {}): Promise<UnimemResult<'openChannel'>> => {
       this.requireOpen();
       const { maxChannels, maxQueueDepth, defaultQueueDepth } = this.device.config;
       if (this.channels.size >= maxChannels)
@@ -147,24 +149,25 @@ export class UnimemSessionImpl implements UnimemSession {
     },
   );
 
-  closeChannel = this.control('closeChannel', async ({ channel }: Args<'closeChannel'>) => {
+  closeChannel = this.control('closeChannel', async ({ channel }: UnimemArgs<'closeChannel'>) => {
     this.requireOpen();
     const ch = this.channel(channel);
     this.channels.delete(channel);
     this.device.dma.cancel(ch.close());
   });
 
-  write = async (args: Args<'write'>): Promise<Result<'write'>> => this.post('write', args);
+  write = async (args: UnimemArgs<'write'>): Promise<UnimemResult<'write'>> =>
+    this.post('write', args);
 
-  read = async (args: Args<'read'>): Promise<Result<'read'>> => this.post('read', args);
+  read = async (args: UnimemArgs<'read'>): Promise<UnimemResult<'read'>> => this.post('read', args);
 
-  poll = async (args: Args<'poll'>): Promise<Result<'poll'>> => {
+  poll = async (args: UnimemArgs<'poll'>): Promise<UnimemResult<'poll'>> => {
     const { channel, max } = checkReapArgs('poll', args);
     this.requireOpen();
     return { completions: this.channel(channel).take(max) };
   };
 
-  wait = async (args: Args<'wait'>): Promise<Result<'wait'>> => {
+  wait = async (args: UnimemArgs<'wait'>): Promise<UnimemResult<'wait'>> => {
     const { channel, max, timeoutMs } = checkReapArgs('wait', args);
     this.requireOpen();
     const ch = this.channel(channel);
@@ -213,9 +216,9 @@ export class UnimemSessionImpl implements UnimemSession {
   private control<K extends keyof UnimemApi, R>(
     fn: K,
     body: (args: never) => Promise<R>,
-  ): (args?: Args<K>) => Promise<R> {
+  ): (args?: UnimemArgs<K>) => Promise<R> {
     const schema = unimemSpec.lookup(fn)!.args;
-    return async (raw?: Args<K>) => {
+    return async (raw?: UnimemArgs<K>) => {
       const parsed = schema.safeParse(raw ?? {});
       if (!parsed.success)
         throw new VrdmaError('INVALID_ARGUMENT', `${fn}: ${parsed.error.issues[0]?.message}`);
@@ -228,7 +231,7 @@ export class UnimemSessionImpl implements UnimemSession {
    * checked now and fails the call; what only the remote side knows (key, range) is checked
    * by the owner and reported in the completion.
    */
-  private post(kind: 'write' | 'read', raw: unknown): Result<'write'> {
+  private post(kind: 'write' | 'read', raw: unknown): UnimemResult<'write'> {
     const args = checkTransferArgs(kind, raw);
     this.requireOpen();
     const channel = this.channel(args.channel);

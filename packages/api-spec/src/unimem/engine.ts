@@ -8,6 +8,12 @@ export type UnimemApi = ApiOf<UnimemSpec>;
 
 export type UnimemErrorCode = ErrorCodeOf<UnimemSpec>;
 
+/** The arguments object of one Unimem function, as an application passes it. */
+export type UnimemArgs<K extends keyof UnimemApi> = Parameters<UnimemApi[K]>[0];
+
+/** What one Unimem function resolves to. */
+export type UnimemResult<K extends keyof UnimemApi> = Awaited<ReturnType<UnimemApi[K]>>;
+
 export interface SessionOptions {
   /**
    * Where this session's buffers are allocated: a region the caller (a guest) can see. The

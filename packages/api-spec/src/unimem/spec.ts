@@ -60,6 +60,18 @@ const transferArgs = {
   fence: z.boolean().default(false),
 };
 
+/** What `write` and `read` may fail with; what only the remote side knows ends in the completion. */
+const transferErrors = [
+  'NOT_OPEN',
+  'BAD_HANDLE',
+  'OUT_OF_RANGE',
+  'TOO_LONG',
+  'MISALIGNED',
+  'CHANNEL_FULL',
+  'QUOTA_EXCEEDED',
+  'NODE_DOWN',
+] as const;
+
 const transferResult = z.object({
   /** Identifies the transfer in its completion. */
   transfer: z.number().int().min(0).max(0xffff_ffff),
@@ -200,32 +212,14 @@ export const unimemSpec = defineApi({
       plane: 'data',
       args: transferArgs,
       result: transferResult,
-      errors: [
-        'NOT_OPEN',
-        'BAD_HANDLE',
-        'OUT_OF_RANGE',
-        'TOO_LONG',
-        'MISALIGNED',
-        'CHANNEL_FULL',
-        'QUOTA_EXCEEDED',
-        'NODE_DOWN',
-      ],
+      errors: transferErrors,
     },
     /** RDMA get: queues a copy of `local.length` bytes from `remote` into `local`. As `write`. */
     read: {
       plane: 'data',
       args: transferArgs,
       result: transferResult,
-      errors: [
-        'NOT_OPEN',
-        'BAD_HANDLE',
-        'OUT_OF_RANGE',
-        'TOO_LONG',
-        'MISALIGNED',
-        'CHANNEL_FULL',
-        'QUOTA_EXCEEDED',
-        'NODE_DOWN',
-      ],
+      errors: transferErrors,
     },
     /** Reaps up to `max` finished transfers of a channel, oldest first; never waits. */
     poll: {
