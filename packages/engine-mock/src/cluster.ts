@@ -68,6 +68,11 @@ export class MockCluster {
     this.state(node).up = !down;
   }
 
+  /** Whether `node` is part of this cluster at all (up or down). */
+  hasNode(node: number): boolean {
+    return this.nodes.has(node);
+  }
+
   isUp(node: number): boolean {
     return this.nodes.get(node)?.up === true;
   }

@@ -75,8 +75,9 @@ describe('engine-mock faults', () => {
       { transfer, status: 'node-down', bytes: 0 },
     ]);
     const nowhere = makeGlobalAddress(77, 0);
-    await a.write({ channel, local: source.ref, remote: nowhere, key });
-    expect((await a.poll({ channel })).completions[0]!.status).toBe('node-down');
+    expect(await codeOf(a.write({ channel, local: source.ref, remote: nowhere, key }))).toBe(
+      'OUT_OF_RANGE',
+    );
   });
 });
 

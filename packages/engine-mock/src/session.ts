@@ -5,6 +5,7 @@ import {
   type DeviceInfo,
   type GlobalAddress,
   type Handle,
+  nodeOf,
   type Region,
   regionView,
   type SessionOptions,
@@ -232,6 +233,9 @@ export class MockSession implements UnimemSession {
       );
     }
     const localView = regionView(buffer.region, local.offset, local.length);
+    if (!this.cluster.hasNode(nodeOf(remote))) {
+      throw new VrdmaError('OUT_OF_RANGE', `node ${nodeOf(remote)} is not in the cluster`);
+    }
     const target = this.cluster.resolveRemote(remote, key, kind, local.length);
     const transfer = channel.newTransferId();
     const held = target.ok ? [buffer, target.grant.buffer] : [buffer];
@@ -243,7 +247,7 @@ export class MockSession implements UnimemSession {
     };
     const run = () => {
       if (!target.ok) return channel.complete(finish(target.status, 0));
-      if (!this.cluster.isUp(this.engine.node) || !this.cluster.isUp(Number(remote >> 48n))) {
+      if (!this.cluster.isUp(this.engine.node) || !this.cluster.isUp(nodeOf(remote))) {
         return channel.complete(finish('node-down', 0));
       }
       if (kind === 'write') target.view.set(localView);

@@ -1,6 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isVrdmaError } from '../errors.js';
-import { type GlobalAddress, type Handle, nodeOf, offsetAddress } from '../kinds.js';
+import {
+  type GlobalAddress,
+  type Handle,
+  makeGlobalAddress,
+  nodeOf,
+  offsetAddress,
+} from '../kinds.js';
 import type { UnimemEngine, UnimemSession } from '../unimem/engine.js';
 import type { Completion } from '../unimem/spec.js';
 
@@ -310,7 +316,7 @@ export function describeUnimemConformance(target: ConformanceTarget): void {
       await rejectsWith(b.revoke({ key: writeOnly.key }), 'BAD_KEY');
     });
 
-    it('refuses remote ranges outside the exported buffer and local ranges outside the caller’s buffers', async () => {
+    it('refuses remote ranges outside the exported buffer, nodes outside the cluster, and local ranges outside the caller’s buffers', async () => {
       const a = await openOn(0);
       const b = await openOn(1);
       const target = await exported(b, 100, 'read-write');
@@ -327,6 +333,11 @@ export function describeUnimemConformance(target: ConformanceTarget): void {
       const outside = { ...source.ref, length: 101 };
       await rejectsWith(
         a.write({ channel, local: outside, remote: target.address, key: target.key }),
+        'OUT_OF_RANGE',
+      );
+      const outsideCluster = makeGlobalAddress(0xfffe, 0);
+      await rejectsWith(
+        a.write({ channel, local: source.ref, remote: outsideCluster, key: target.key }),
         'OUT_OF_RANGE',
       );
       const foreign = { ...target.ref };

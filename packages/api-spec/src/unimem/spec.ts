@@ -87,9 +87,9 @@ const completions = z.object({
  * an offset inside that node. The engine moves bytes between a local buffer and a global
  * address, asynchronously; completions are reaped with `poll` or `wait`.
  *
- * Validation of the caller's own side (handles, local buffer, length, alignment) fails the
- * call itself; what only the remote side can know (key, range, node down) is reported in the
- * transfer's completion.
+ * Validation of the caller's own side (handles, local buffer, length, alignment, a remote node
+ * that is not in the cluster: OUT_OF_RANGE) fails the call itself; what only the remote side can
+ * know (key, range, node down) is reported in the transfer's completion.
  */
 export const unimemSpec = defineApi({
   name: 'unimem',
