@@ -2,7 +2,7 @@ import { type Codec, createCodec } from './codec.js';
 import type { ApiSpec, CompiledFunction, ImplOf } from './define-api.js';
 import { FRAMEWORK_ERROR_CODES, VrdmaError } from './errors.js';
 import { shortFingerprint } from './fingerprint.js';
-import { decodeFrame, FRAME_HEADER_SIZE, type Frame, FrameKind } from './frame.js';
+import { decodeFrame, type Frame, FrameKind, peekFrameHeader } from './frame.js';
 import { summariseIssues } from './issues.js';
 
 /** A refused or failed call, reported to whoever hosts the dispatcher (for logs and metrics). */
@@ -62,7 +62,7 @@ export function createDispatcher<S extends ApiSpec>(
       try {
         frame = decodeFrame(request);
       } catch (error) {
-        const { fnId, callId } = salvageIds(request);
+        const { fnId, callId } = peekFrameHeader(request) ?? { fnId: 0, callId: 0 };
         return fail(fnId, callId, VrdmaError.from(error, 'MALFORMED_FRAME'));
       }
       const { fnId, callId } = frame;
@@ -134,12 +134,4 @@ function mismatch(spec: ApiSpec, guest: number): VrdmaError {
     'FINGERPRINT_MISMATCH',
     `guest spec fingerprint ${shortFingerprint(guest)} does not match host spec ${spec.name} v${spec.version} (${shortFingerprint(spec.fingerprint)}); rebuild the guest against the host's spec`,
   );
-}
-
-/** Best effort: the ids of a frame too broken to decode, so the reply reaches its caller. */
-function salvageIds(request: unknown): { fnId: number; callId: number } {
-  if (!(request instanceof Uint8Array) || request.length < FRAME_HEADER_SIZE)
-    return { fnId: 0, callId: 0 };
-  const view = new DataView(request.buffer, request.byteOffset, request.byteLength);
-  return { fnId: view.getUint16(2, true), callId: view.getUint32(4, true) };
 }

@@ -74,3 +74,17 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     payload: bytes.subarray(FRAME_HEADER_SIZE),
   };
 }
+
+/**
+ * The ids and fingerprint of a frame, read without decoding it (for routing, or to address an
+ * error reply to a frame too broken to decode); undefined when even the header is missing.
+ */
+export function peekFrameHeader(bytes: Uint8Array): Omit<FrameHeader, 'kind'> | undefined {
+  if (!(bytes instanceof Uint8Array) || bytes.length < FRAME_HEADER_SIZE) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    fnId: view.getUint16(2, true),
+    callId: view.getUint32(4, true),
+    fingerprint32: view.getUint32(8, true),
+  };
+}

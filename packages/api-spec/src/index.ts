@@ -44,6 +44,7 @@ export {
   type Frame,
   type FrameHeader,
   FrameKind,
+  peekFrameHeader,
   writeFrameHeader,
 } from './frame.js';
 export {
