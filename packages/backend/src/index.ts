@@ -8,14 +8,12 @@ export {
 } from './config.js';
 export { FairScheduler } from './fair-scheduler.js';
 export { GuestSession } from './guest-session.js';
+export { type AttachedGuest, createHost, type Host, type HostOptions } from './host.js';
+export type { LedgerSnapshot } from './ledger.js';
+export { type GuestMetricsSnapshot, LatencyHistogram } from './metrics.js';
 export {
-  type AttachedGuest,
-  createHost,
   type DepartedGuest,
   type GuestConnection,
   type GuestInfo,
-  type Host,
-  type HostOptions,
-} from './host.js';
-export type { LedgerSnapshot } from './ledger.js';
-export { type GuestMetricsSnapshot, LatencyHistogram } from './metrics.js';
+  ServedGuest,
+} from './served-guest.js';
