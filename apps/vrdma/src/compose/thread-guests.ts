@@ -46,13 +46,13 @@ export async function startThreadGuest(
   });
   const client = new WorkloadClient((message) => worker.postMessage(message));
 
+  // The guest's first message says it is attached and open; from then on, answers to workloads.
   await new Promise<void>((resolve, reject) => {
     const onFirst = (message: unknown) => {
-      if (client.receive(message) || (message as { vrdmaWorkload?: number })?.vrdmaWorkload === 0) {
-        worker.off('message', onFirst);
-        worker.on('message', (m: unknown) => client.receive(m));
-        resolve();
-      }
+      if (!client.receive(message)) return;
+      worker.off('message', onFirst);
+      worker.on('message', (m: unknown) => client.receive(m));
+      resolve();
     };
     worker.on('message', onFirst);
     worker.once('error', reject);
@@ -60,6 +60,10 @@ export async function startThreadGuest(
       reject(new Error(`guest ${options.label} exited with code ${code} before it was ready`)),
     );
   });
+  // A crashed worker is a departed guest (the transports see it); its pending workloads fail.
+  worker.on('error', (error) =>
+    client.failAll(new Error(`guest ${options.label} crashed: ${error.message}`)),
+  );
   worker.on('exit', () => client.failAll(new Error(`guest ${options.label} is gone`)));
 
   return {
