@@ -95,11 +95,17 @@ export class DmaEngine {
     let budget = initial;
     this.startWhatMay();
     while (budget > 0 && this.running.length > 0) {
+      let served = 0;
       for (const transfer of this.running) {
         if (budget <= 0) break;
         budget -= this.step(transfer, Math.min(budget, this.config.dmaChunk));
+        served++;
       }
-      this.running = this.running.filter((t) => t.state !== 'done');
+      // The next pass (and the next turn) starts after the last transfer served: a turn whose
+      // budget runs out mid-list must not hand the same transfers the next turn's first chunks.
+      this.running = [...this.running.slice(served), ...this.running.slice(0, served)].filter(
+        (t) => t.state !== 'done',
+      );
       // Finished transfers may let queued (or fenced) ones start within the same turn.
       this.startWhatMay();
     }

@@ -118,4 +118,22 @@ describe('per-channel ordering and fences', () => {
     const done = await reap(a, channel, 4);
     expect(done.map((c) => c.transfer)).toEqual(ids);
   });
+
+  it('takes turns across engine turns: a transfer queued last is not starved by earlier ones', async () => {
+    // Two chunks per turn: a turn ends in the middle of the list of running transfers.
+    const { a, exported, big, small, channel, tail } = await setup({
+      dmaChunk: 4 * KiB,
+      dmaBurst: 8 * KiB,
+      pipelineDepth: 4,
+    });
+    const other = (await a.openChannel()).channel;
+    for (let i = 0; i < 4; i++)
+      await a.write({ channel, local: big.ref, remote: exported.address, key: exported.key });
+    await a.write({ channel: other, local: small.ref, remote: tail, key: exported.key });
+    const [quick] = await reap(a, other, 1);
+    expect(quick!.status).toBe('ok');
+    // The small write got its chunk within a few turns: no big write (64 chunks) is done yet.
+    expect((await a.poll({ channel })).completions).toEqual([]);
+    await reap(a, channel, 4);
+  });
 });
