@@ -5,7 +5,7 @@ import {
   type BandwidthPoint,
   type ControlCall,
   controlCallCosts,
-  streamFor,
+  streamUntil,
   type Target,
   writeBandwidth,
 } from './workloads.js';
@@ -19,7 +19,16 @@ export type WorkloadRequest =
       budget: { minBytes: number; minOps: number };
     }
   | { kind: 'control'; rounds: number }
-  | { kind: 'stream'; target: Target; size: number; durationMs: number; lanes?: number }
+  | {
+      kind: 'stream';
+      target: Target;
+      size: number;
+      durationMs: number;
+      /** Streams side by side, each on its own channel (default 1). */
+      lanes?: number;
+      /** Writes each lane keeps in flight (default 8). */
+      depth?: number;
+    }
   | { kind: 'hold'; size: number }
   | { kind: 'probe'; foreign: Holdings }
   | { kind: 'alloc-until-refused'; size: number; max: number }
@@ -57,10 +66,7 @@ export async function runWorkload(
     case 'control':
       return { kind: 'control', micros: await controlCallCosts(device, request.rounds) };
     case 'stream':
-      return {
-        kind: 'stream',
-        ...(await streamFor(device, request.target, request.size, request.durationMs)),
-      };
+      return { kind: 'stream', ...(await streamLanes(device, request)) };
     case 'hold':
       return { kind: 'hold', holdings: await hold(device, request.size) };
     case 'probe':
@@ -80,18 +86,24 @@ export async function runWorkload(
   }
 }
 
-/** `lanes` streams side by side, each with its own buffer and channel. */
+/**
+ * `lanes` streams side by side, each with its own buffer and channel, until one shared deadline;
+ * `bytes` are those completed within the window, `seconds` the window's length.
+ */
 async function streamLanes(
   device: UnimemSession,
   request: Extract<WorkloadRequest, { kind: 'stream' }>,
-) {
+): Promise<{ bytes: number; seconds: number }> {
+  const started = process.hrtime.bigint();
+  const deadline = Date.now() + request.durationMs;
   const lanes = await Promise.all(
     Array.from({ length: request.lanes ?? 1 }, () =>
-      streamFor(device, request.target, request.size, request.durationMs),
+      streamUntil(device, request.target, request.size, deadline, request.depth),
     ),
   );
-  return {
-    bytes: lanes.reduce((a, l) => a + l.bytes, 0),
-    seconds: Math.max(...lanes.map((l) => l.seconds)),
-  };
+  const seconds = Math.min(
+    Number(process.hrtime.bigint() - started) / 1e9,
+    request.durationMs / 1000,
+  );
+  return { bytes: lanes.reduce((a, l) => a + l.bytes, 0), seconds };
 }

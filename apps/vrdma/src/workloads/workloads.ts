@@ -44,24 +44,29 @@ export async function writeBandwidth(
   }
 }
 
-/** Writes of `size` as fast as possible for `durationMs`, into one buffer: bytes moved and time taken. */
-export async function streamFor(
+/**
+ * Writes of `size` as fast as possible until `deadline` (a `Date.now()` time), into one buffer.
+ * Counts only the writes that completed by the deadline, so guests streaming side by side are
+ * compared over the same window; writes still in flight then are drained, not counted.
+ */
+export async function streamUntil(
   device: UnimemSession,
   target: Target,
   size: number,
-  durationMs: number,
-): Promise<{ bytes: number; seconds: number }> {
+  deadline: number,
+  depth = PIPELINE,
+): Promise<{ bytes: number }> {
   const buffer = await device.alloc({ size });
-  const { channel } = await device.openChannel({ depth: PIPELINE * 2 });
+  const { channel } = await device.openChannel({ depth: depth * 2 });
   try {
-    const started = process.hrtime.bigint();
-    const deadline = Date.now() + durationMs;
-    let ops = 0;
-    while (Date.now() < deadline) {
-      await streamWrites(device, channel, buffer.ref, target, 4 * PIPELINE);
-      ops += 4 * PIPELINE;
-    }
-    return { bytes: ops * size, seconds: Number(process.hrtime.bigint() - started) / 1e9 };
+    let counted = 0;
+    await pipelineWrites(device, channel, buffer.ref, target, depth, {
+      more: () => Date.now() < deadline,
+      completed: (n) => {
+        if (Date.now() <= deadline) counted += n;
+      },
+    });
+    return { bytes: counted * size };
   } finally {
     await device.closeChannel({ channel });
     await device.free({ buffer: buffer.buffer });
@@ -76,23 +81,81 @@ async function streamWrites(
   ops: number,
 ): Promise<void> {
   let posted = 0;
-  let completed = 0;
+  await pipelineWrites(device, channel, local, target, PIPELINE, {
+    more: () => posted++ < ops,
+    completed: () => {},
+  });
+}
+
+/**
+ * Keeps up to `depth` writes in flight while `more()` allows another, and reports how many
+ * completed; returns once every posted write completed. A write's acknowledgement is not awaited
+ * before completions are reaped, so the lane refills as soon as any write completes and stays
+ * backlogged at the host for as long as it streams.
+ */
+async function pipelineWrites(
+  device: UnimemSession,
+  channel: Handle<'Channel'>,
+  local: { region: number; offset: number; length: number },
+  target: Target,
+  depth: number,
+  flow: { more: () => boolean; completed: (count: number) => void },
+): Promise<void> {
+  const acks = new Acknowledgements();
   let inflight = 0;
-  while (completed < ops) {
-    const batch: Array<Promise<unknown>> = [];
-    while (posted < ops && inflight < PIPELINE) {
-      batch.push(device.write({ channel, local, remote: target.address, key: target.key }));
-      posted++;
+  let posting = true;
+  while (posting || inflight > 0) {
+    while (posting && inflight < depth) {
+      if (!flow.more()) {
+        posting = false;
+        break;
+      }
+      acks.track(device.write({ channel, local, remote: target.address, key: target.key }));
       inflight++;
     }
-    await Promise.all(batch);
-    const { completions } = await device.wait({ channel, timeoutMs: 10_000 });
+    if (inflight === 0) break;
+    // A refused write fails the lane at once rather than after the wait times out.
+    const { completions } = await acks.orRefusal(device.wait({ channel, timeoutMs: 10_000 }));
     if (completions.length === 0) throw new Error('a write did not complete within 10 s');
     for (const c of completions) {
       if (c.status !== 'ok') throw new Error(`write ended ${c.status}`);
     }
-    completed += completions.length;
     inflight -= completions.length;
+    flow.completed(completions.length);
+  }
+  await acks.orRefusal(acks.all());
+}
+
+/** Write acknowledgements not awaited one by one: the first refusal, and when all arrived. */
+class Acknowledgements {
+  private pending = 0;
+  private drained: (() => void) | undefined;
+  private readonly refused: Promise<never>;
+  private refuse!: (error: unknown) => void;
+
+  constructor() {
+    this.refused = new Promise<never>((_, reject) => {
+      this.refuse = reject;
+    });
+    this.refused.catch(() => {});
+  }
+
+  track(ack: Promise<unknown>): void {
+    this.pending++;
+    ack.then(() => {
+      if (--this.pending === 0) this.drained?.();
+    }, this.refuse);
+  }
+
+  all(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained = resolve;
+    });
+  }
+
+  orRefusal<T>(work: Promise<T>): Promise<T> {
+    return Promise.race([work, this.refused]);
   }
 }
 
