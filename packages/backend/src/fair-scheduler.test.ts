@@ -82,4 +82,21 @@ describe('FairScheduler', () => {
     await expect(failing).rejects.toMatchObject({ code: 'CHANNEL_FULL' });
     expect(await fine).toBe(7);
   });
+
+  it('counts the bytes it starts, and apart those started while another guest was backlogged', async () => {
+    const scheduler = new FairScheduler(100);
+    const first = scheduler.addFlow(1);
+    const second = scheduler.addFlow(2);
+    const order: string[] = [];
+    await Promise.all([
+      ...Array.from({ length: 4 }, (_, i) => record(scheduler, order, 1, `a${i}`, 100)),
+      record(scheduler, order, 2, 'b0', 60),
+    ]);
+    // Round 1 has both guests backlogged; a1..a3 run alone in rounds 2..4.
+    expect(order).toEqual(['a0', 'b0', 'a1', 'a2', 'a3']);
+    expect(first).toEqual({ bytes: 400, contendedBytes: 100 });
+    expect(second).toEqual({ bytes: 60, contendedBytes: 60 });
+    await record(scheduler, order, 2, 'b1', 40);
+    expect(second).toEqual({ bytes: 100, contendedBytes: 60 });
+  });
 });

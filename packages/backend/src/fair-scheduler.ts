@@ -7,8 +7,20 @@ interface Task {
   reject(error: unknown): void;
 }
 
+/** What the scheduler gave one guest, counted as tasks start. */
+export interface FlowStats {
+  /** Bytes of the guest's tasks started. */
+  bytes: number;
+  /**
+   * Of those, bytes started in rounds that began with another guest backlogged too: the bytes
+   * that fairness is about (alone, a guest may use the whole engine).
+   */
+  contendedBytes: number;
+}
+
 interface Flow {
   weight: number;
+  stats: FlowStats;
   deficit: number;
   queue: Task[];
   /** In the round, or being served: never both, never twice. */
@@ -28,8 +40,11 @@ export class FairScheduler {
 
   constructor(private readonly quantum: number) {}
 
-  addFlow(id: number, weight = 1): void {
-    this.flows.set(id, { weight, deficit: 0, queue: [], scheduled: false });
+  /** Schedules a guest; returns its live counts. */
+  addFlow(id: number, weight = 1): Readonly<FlowStats> {
+    const stats: FlowStats = { bytes: 0, contendedBytes: 0 };
+    this.flows.set(id, { weight, stats, deficit: 0, queue: [], scheduled: false });
+    return stats;
   }
 
   /** Forgets a guest; its queued tasks fail with `reason` and never run. */
@@ -69,8 +84,9 @@ export class FairScheduler {
     try {
       while (this.round.length > 0) {
         // One round: every flow backlogged at its start gets its credit and spends it.
+        const contended = this.round.length > 1;
         for (let visits = this.round.length; visits > 0; visits--)
-          await this.visit(this.round.shift()!);
+          await this.visit(this.round.shift()!, contended);
         // Then let transports deliver what guests sent meanwhile, so they join the next round.
         // Once per round, not per task: a guest's batch of posts enters the engine together.
         await new Promise((resolve) => setImmediate(resolve));
@@ -80,7 +96,7 @@ export class FairScheduler {
     }
   }
 
-  private async visit(id: number): Promise<void> {
+  private async visit(id: number, contended: boolean): Promise<void> {
     const flow = this.flows.get(id);
     if (!flow || flow.queue.length === 0) return;
     flow.deficit += this.quantum * flow.weight;
@@ -91,6 +107,8 @@ export class FairScheduler {
     ) {
       const task = flow.queue.shift()!;
       flow.deficit -= task.cost;
+      flow.stats.bytes += task.cost;
+      if (contended) flow.stats.contendedBytes += task.cost;
       try {
         task.resolve(await task.run());
       } catch (error) {

@@ -76,7 +76,7 @@ export function createHost(options: HostOptions): Host {
     if (closing) throw new VrdmaError('DISCONNECTED', 'the host is shutting down');
     const id = nextId++;
     const label = connection.label ?? `guest-${id}`;
-    scheduler.addFlow(id, connection.weight ?? config.weights[label] ?? 1);
+    const scheduled = scheduler.addFlow(id, connection.weight ?? config.weights[label] ?? 1);
     const guest = new ServedGuest({
       context: {
         id,
@@ -90,6 +90,7 @@ export function createHost(options: HostOptions): Host {
       },
       connection,
       engine: options.engine.openSession({ memory: connection.memory, label }),
+      scheduled,
       hostName: config.name,
       leaseMs: config.leaseMs,
       onDeparted: (record) => {

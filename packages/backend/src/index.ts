@@ -6,7 +6,7 @@ export {
   type Quotas,
   quotasSchema,
 } from './config.js';
-export { FairScheduler } from './fair-scheduler.js';
+export { FairScheduler, type FlowStats } from './fair-scheduler.js';
 export { GuestSession } from './guest-session.js';
 export { type AttachedGuest, createHost, type Host, type HostOptions } from './host.js';
 export type { LedgerSnapshot } from './ledger.js';

@@ -1,3 +1,5 @@
+import type { FlowStats } from './fair-scheduler.js';
+
 /** Latencies in power-of-two microsecond buckets: bucket i holds [2^(i-1), 2^i) µs. */
 export class LatencyHistogram {
   readonly buckets = new Array<number>(32).fill(0);
@@ -33,6 +35,8 @@ export interface GuestMetricsSnapshot {
   bytesMoved: number;
   latencyUs: { count: number; p50: number; p99: number; buckets: number[] };
   transports: { control: TransportCounters; data: TransportCounters };
+  /** Bytes of data-plane posts the fair scheduler started, and of those while others waited. */
+  scheduled: FlowStats;
 }
 
 /** What the host counts for one guest. */
@@ -51,7 +55,10 @@ export class GuestMetrics {
     this.errors[code] = (this.errors[code] ?? 0) + 1;
   }
 
-  snapshot(transports: GuestMetricsSnapshot['transports']): GuestMetricsSnapshot {
+  snapshot(
+    transports: GuestMetricsSnapshot['transports'],
+    scheduled: Readonly<FlowStats>,
+  ): GuestMetricsSnapshot {
     return {
       calls: { ...this.calls },
       errors: { ...this.errors },
@@ -63,6 +70,7 @@ export class GuestMetrics {
         buckets: [...this.latency.buckets],
       },
       transports,
+      scheduled: { ...scheduled },
     };
   }
 }

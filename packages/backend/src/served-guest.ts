@@ -10,6 +10,7 @@ import {
   unimemSpec,
   VrdmaError,
 } from '@vrdma/api-spec';
+import type { FlowStats } from './fair-scheduler.js';
 import type { GuestContext } from './guest-session.js';
 import { GuestSession } from './guest-session.js';
 import type { LedgerSnapshot } from './ledger.js';
@@ -45,6 +46,8 @@ export interface ServedGuestOptions {
   context: Omit<GuestContext, 'metrics'>;
   connection: GuestConnection;
   engine: UnimemSession;
+  /** What the fair scheduler has given this guest so far (live). */
+  scheduled: Readonly<FlowStats>;
   hostName: string;
   leaseMs: number;
   /** Last words: what the guest held once cleanup finished (should be nothing). */
@@ -113,10 +116,13 @@ export class ServedGuest {
       id: this.id,
       label: this.label,
       ledger: this.session.ledger.snapshot(),
-      metrics: this.metrics.snapshot({
-        control: { messages: control.metrics.messages, doorbells: control.metrics.doorbells },
-        data: { messages: data.metrics.messages, doorbells: data.metrics.doorbells },
-      }),
+      metrics: this.metrics.snapshot(
+        {
+          control: { messages: control.metrics.messages, doorbells: control.metrics.doorbells },
+          data: { messages: data.metrics.messages, doorbells: data.metrics.doorbells },
+        },
+        this.options.scheduled,
+      ),
     };
   }
 

@@ -147,47 +147,81 @@ for (const guests of ['thread', 'process'] as GuestKind[]) {
   }
 }
 
-describe('fairness between guests in worker threads on engine-unimem', () => {
-  // On 2 shared cores the host and two polling guest threads compete for CPU: even two
-  // identical guests split about 45/55 here. The bound below is what this machine holds with
-  // margin; the in-process test in @vrdma/backend holds the scheduler itself to 45-55%.
-  it('keeps a guest near its byte share while another floods the engine with 16x larger transfers', async () => {
-    const d = Deployment.create({ nodes: 2, engine: { sessionMemory: 64 << 20 } });
-    try {
-      const [flood, calm] = await Promise.all([
-        d.startGuest('thread', 'flood', 24 << 20),
-        d.startGuest('thread', 'calm', 8 << 20),
-      ]);
-      const [floodTarget, calmTarget] = await Promise.all([
-        d.exportTarget(4 << 20),
-        d.exportTarget(256 << 10),
-      ]);
-      const [f, c] = await Promise.all([
-        flood!.run({
-          kind: 'stream',
-          target: floodTarget,
-          size: 4 << 20,
-          durationMs: 1_500,
-          lanes: 2,
-        }),
-        calm!.run({
-          kind: 'stream',
-          target: calmTarget,
-          size: 256 << 10,
-          durationMs: 1_500,
-          lanes: 2,
-        }),
-      ]);
-      const floodBytes = as(f, 'stream').bytes;
-      const calmBytes = as(c, 'stream').bytes;
-      const share = calmBytes / (floodBytes + calmBytes);
-      expect(
-        share,
-        `calm guest moved ${calmBytes} bytes, flooding guest ${floodBytes}`,
-      ).toBeGreaterThan(0.33);
-      expect(share).toBeLessThan(0.67);
-    } finally {
-      await d.close();
-    }
+/**
+ * Two guests stream side by side on engine-unimem, one 4 MiB writes, one 256 KiB writes, each
+ * keeping deep queues (lanes × depth writes in flight) so that both stay backlogged at the host.
+ *
+ * What fairness promises is the deficit-round-robin scheduler's: among guests that are
+ * backlogged, bytes in proportion to their weights. Whether a guest *is* backlogged also depends
+ * on its own thread getting the CPU: on 2 busy cores a guest thread can be off the CPU for tens
+ * of milliseconds, its queue runs dry and the other guest rightly gets the engine alone. So the
+ * share is read from the scheduler's own count of bytes started while both were backlogged;
+ * the end-to-end share of bytes moved is reported beside it.
+ */
+async function contendedShares(
+  guests: GuestKind,
+  weights: { flood: number; calm: number },
+): Promise<{ calmShare: number; contendedMiB: number; report: string }> {
+  const d = Deployment.create({
+    nodes: 2,
+    engine: { sessionMemory: 64 << 20 },
+    host: { weights },
+  });
+  try {
+    const [flood, calm] = await Promise.all([
+      d.startGuest(guests, 'flood', 16 << 20),
+      d.startGuest(guests, 'calm', 4 << 20),
+    ]);
+    const [floodTarget, calmTarget] = await Promise.all([
+      d.exportTarget(4 << 20),
+      d.exportTarget(256 << 10),
+    ]);
+    const stream = { durationMs: 1_500, lanes: 4, depth: 64 };
+    const [f, c] = await Promise.all([
+      flood!.run({ kind: 'stream', target: floodTarget, size: 4 << 20, ...stream }),
+      calm!.run({ kind: 'stream', target: calmTarget, size: 256 << 10, ...stream }),
+    ]);
+    const scheduled = (label: string) =>
+      d.host.guests().find((g) => g.label === label)!.metrics.scheduled;
+    const floodContended = scheduled('flood').contendedBytes;
+    const calmContended = scheduled('calm').contendedBytes;
+    const floodMoved = as(f, 'stream').bytes;
+    const calmMoved = as(c, 'stream').bytes;
+    return {
+      calmShare: calmContended / (calmContended + floodContended),
+      contendedMiB: calmContended / 2 ** 20,
+      report:
+        `while both were backlogged the scheduler started ${calmContended} bytes of the calm ` +
+        `guest and ${floodContended} of the flooding one; moved end to end: calm ${calmMoved}, ` +
+        `flood ${floodMoved} (share ${(calmMoved / (calmMoved + floodMoved)).toFixed(3)})`,
+    };
+  } finally {
+    await d.close();
+  }
+}
+
+describe('fairness between guests on engine-unimem', () => {
+  for (const guests of ['thread', 'process'] as GuestKind[]) {
+    it(`gives ${guests} guests equal bytes while both are backlogged, though one posts 16x larger writes`, async () => {
+      const { calmShare, contendedMiB, report } = await contendedShares(guests, {
+        flood: 1,
+        calm: 1,
+      });
+      // The test measured contention at all: the calm guest had over a thousand writes started
+      // while the flooding guest was backlogged too.
+      expect(contendedMiB, report).toBeGreaterThan(256);
+      expect(calmShare, report).toBeGreaterThan(0.45);
+      expect(calmShare, report).toBeLessThan(0.55);
+    });
+  }
+
+  it('gives a guest of weight 3 three times the bytes of a guest of weight 1', async () => {
+    const { calmShare, contendedMiB, report } = await contendedShares('thread', {
+      flood: 1,
+      calm: 3,
+    });
+    expect(contendedMiB, report).toBeGreaterThan(256);
+    expect(calmShare, report).toBeGreaterThan(0.7);
+    expect(calmShare, report).toBeLessThan(0.8);
   });
 });
