@@ -70,7 +70,7 @@ export {
 export type { CallInfo, Link } from './link.js';
 export { createLoopbackLink } from './loopback.js';
 export { createMemoryTransportPair } from './memory-transport.js';
-export { createHeapRegion, type Region, regionView } from './region.js';
+export { type Region, regionView } from './region.js';
 export {
   SESSION_FEATURES,
   type SessionFeature,

@@ -24,8 +24,3 @@ export function regionView(region: Region, offset: number, length: number): Uint
   }
   return region.bytes.subarray(offset, offset + length);
 }
-
-/** A region in this process's memory (a SharedArrayBuffer, so threads may share it). */
-export function createHeapRegion(id: number, size: number): Region {
-  return { id, size, bytes: new Uint8Array(new SharedArrayBuffer(size)) };
-}

@@ -1,5 +1,4 @@
 import {
-  createHeapRegion,
   createMemoryTransportPair,
   createStub,
   type GlobalAddress,
@@ -8,6 +7,7 @@ import {
 } from '@vrdma/api-spec';
 import { createMockCluster, type MockCluster } from '@vrdma/engine-mock';
 import { connectUnimem } from '@vrdma/frontend';
+import { createSharedRegion } from '@vrdma/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHost, type Host, type HostOptions } from './host.js';
 import { pingPongApp } from './testing/app.js';
@@ -88,7 +88,11 @@ describe('handshake', () => {
     start();
     const control = createMemoryTransportPair();
     const data = createMemoryTransportPair();
-    host.attach({ control: control.server, data: data.server, memory: createHeapRegion(1, 4096) });
+    host.attach({
+      control: control.server,
+      data: data.server,
+      memory: createSharedRegion(1, 4096),
+    });
     const raw = createStub((await import('@vrdma/api-spec')).unimemSpec, control.client);
     expect(await codeOf(raw.query())).toBe('TRANSPORT');
     const session = createStub(sessionSpec, control.client);
@@ -108,7 +112,7 @@ describe('handshake', () => {
     const error = await connectUnimem({
       control: control.client,
       data: data.client,
-      memory: createHeapRegion(1, 64),
+      memory: createSharedRegion(1, 64),
       timeoutMs: 30,
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'TIMEOUT', message: 'no host answered within 30 ms' });

@@ -1,7 +1,6 @@
 import {
   type BufferRef,
   type Completion,
-  createHeapRegion,
   type DeviceInfo,
   type GlobalAddress,
   type Handle,
@@ -16,7 +15,7 @@ import {
   unimemSpec,
   VrdmaError,
 } from '@vrdma/api-spec';
-import { RangeAllocator } from '@vrdma/transport-shm';
+import { createSharedRegion, RangeAllocator } from '@vrdma/memory';
 import { Channel } from './channel.js';
 import type { MockEngine } from './engine.js';
 import { DEFAULT_BUFFER_ALIGN } from './limits.js';
@@ -41,7 +40,8 @@ export class MockSession implements UnimemSession {
     readonly label: string,
   ) {
     const { cluster } = engine;
-    this.memory = options.memory ?? createHeapRegion(cluster.newRegionId(), cluster.sessionMemory);
+    this.memory =
+      options.memory ?? createSharedRegion(cluster.newRegionId(), cluster.sessionMemory);
     this.allocator = new RangeAllocator(this.memory.size);
   }
 

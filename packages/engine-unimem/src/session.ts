@@ -1,6 +1,5 @@
 import {
   type BufferRef,
-  createHeapRegion,
   type DeviceInfo,
   type Handle,
   makeGlobalAddress,
@@ -15,7 +14,7 @@ import {
   unimemSpec,
   VrdmaError,
 } from '@vrdma/api-spec';
-import { RangeAllocator } from '@vrdma/transport-shm';
+import { createSharedRegion, RangeAllocator } from '@vrdma/memory';
 import { type Access, BufferRecord } from './buffer-record.js';
 import { DEFAULT_BUFFER_ALIGN, limitsOf } from './config.js';
 import { checkReapArgs, checkTransferArgs } from './data-plane-args.js';
@@ -45,7 +44,7 @@ export class UnimemSessionImpl implements UnimemSession {
     private readonly onDispose: () => void,
   ) {
     this.memory =
-      options.memory ?? createHeapRegion(device.newRegionId(), device.config.sessionMemory);
+      options.memory ?? createSharedRegion(device.newRegionId(), device.config.sessionMemory);
     this.allocator = new RangeAllocator(this.memory.size);
   }
 

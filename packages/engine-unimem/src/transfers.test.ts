@@ -1,5 +1,6 @@
-import { createHeapRegion, offsetAddress } from '@vrdma/api-spec';
+import { offsetAddress } from '@vrdma/api-spec';
 import { expectSameBytes, testPattern } from '@vrdma/api-spec/testing';
+import { createSharedRegion } from '@vrdma/memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalCluster, type LocalCluster } from './local-cluster.js';
 import { reap } from './test-helpers.js';
@@ -49,8 +50,8 @@ describe('transfers between in-process nodes', () => {
 
   it('writes into the very memory the guest sees (zero-copy), from the very memory it filled', async () => {
     cluster = createLocalCluster({ nodes: [0, 1] });
-    const guestA = createHeapRegion(11, MiB);
-    const guestB = createHeapRegion(12, MiB);
+    const guestA = createSharedRegion(11, MiB);
+    const guestB = createSharedRegion(12, MiB);
     const a = cluster.node(0).openSession({ memory: guestA });
     const b = cluster.node(1).openSession({ memory: guestB });
     await a.open();

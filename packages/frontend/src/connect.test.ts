@@ -1,18 +1,18 @@
 import {
   createDispatcher,
-  createHeapRegion,
   createMemoryTransportPair,
   sessionSpec,
   type UnimemSession,
   unimemSpec,
 } from '@vrdma/api-spec';
 import { createMockCluster } from '@vrdma/engine-mock';
+import { createSharedRegion } from '@vrdma/memory';
 import { describe, expect, it } from 'vitest';
 import { connectUnimem } from './connect.js';
 
 /** The smallest host: a session dispatcher and an engine session, one per plane pair. */
 function fakeHost(grant: string[]) {
-  const memory = createHeapRegion(7, 1 << 16);
+  const memory = createSharedRegion(7, 1 << 16);
   const engine: UnimemSession = createMockCluster().engine(0).openSession({ memory });
   const api = createDispatcher(unimemSpec, engine);
   const hello = createDispatcher(sessionSpec, {

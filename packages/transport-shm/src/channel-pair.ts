@@ -1,5 +1,5 @@
+import { atomicsWakeChannel } from '@vrdma/memory';
 import { channelBytes, initChannel, Word } from './channel-layout.js';
-import { atomicsWakeChannel } from './doorbell.js';
 import { GuestEndpoint } from './guest-endpoint.js';
 import { HostEndpoint } from './host-endpoint.js';
 import { DEFAULT_RING_SHAPE } from './ring.js';

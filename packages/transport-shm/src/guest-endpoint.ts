@@ -5,6 +5,7 @@ import {
   type TransportMetrics,
   VrdmaError,
 } from '@vrdma/api-spec';
+import { Doorbell, type WakeChannel } from '@vrdma/memory';
 import {
   channelWords,
   readChannelShape,
@@ -13,7 +14,6 @@ import {
   Word,
 } from './channel-layout.js';
 import { DisconnectSignal } from './disconnect-signal.js';
-import { Doorbell, type WakeChannel } from './doorbell.js';
 import { Poller, type PollOptions } from './poller.js';
 import { RingConsumer, RingProducer } from './ring.js';
 

@@ -4,9 +4,9 @@ import {
   type TransportMetrics,
   VrdmaError,
 } from '@vrdma/api-spec';
+import { Doorbell, type WakeChannel } from '@vrdma/memory';
 import { channelWords, replyRingOffset, requestRingOffset, Word } from './channel-layout.js';
 import { DisconnectSignal } from './disconnect-signal.js';
-import { Doorbell, type WakeChannel } from './doorbell.js';
 import { transportErrorFrame } from './error-frame.js';
 import { Poller, type PollOptions } from './poller.js';
 import { RingConsumer, RingProducer, type RingShape } from './ring.js';

@@ -1,5 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { FrameKind, isVrdmaError, type VrdmaError } from '@vrdma/api-spec';
+import { atomicsWakeChannel } from '@vrdma/memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,7 +10,6 @@ import {
   requestRingOffset,
   Word,
 } from './channel-layout.js';
-import { atomicsWakeChannel } from './doorbell.js';
 import { HostEndpoint } from './host-endpoint.js';
 import { RingProducer, type RingShape } from './ring.js';
 import { MessageReader } from './socket-messages.js';

@@ -1,5 +1,3 @@
-export { CACHE_LINE, PAGE_SIZE, RangeAllocator } from './allocator.js';
-export { type AllocateOptions, BufferAllocator, type SharedBuffer } from './buffer-allocator.js';
 export {
   CHANNEL_HEADER_SIZE,
   channelBytes,
@@ -10,11 +8,8 @@ export {
   Word,
 } from './channel-layout.js';
 export { createChannelPair } from './channel-pair.js';
-export { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING, type WakeChannel } from './doorbell.js';
 export { GuestEndpoint } from './guest-endpoint.js';
 export { HostEndpoint } from './host-endpoint.js';
-export { createMemfdRegion, type MemfdRegion, openMappedRegion } from './memfd-region.js';
-export { type NativeShm, nativeShm } from './native.js';
 export { MIN_SPIN_BUDGET_US, type PollOptions } from './poller.js';
 export { connectToProcessHost, type ProcessGuestOptions } from './process-guest.js';
 export {
@@ -23,7 +18,6 @@ export {
   type ProcessHost,
   type ProcessHostOptions,
 } from './process-host.js';
-export { RegionRegistry } from './region-registry.js';
 export {
   checkRingShape,
   DEFAULT_RING_SHAPE,
@@ -35,14 +29,12 @@ export {
   type RingShape,
   ringBytes,
 } from './ring.js';
-export { createSharedRegion, MAX_REGION_SIZE, regionOver } from './shared-region.js';
 export {
   encodeMessage,
   MessageReader,
   PROTOCOL_VERSION,
   type ProcessMessage,
 } from './socket-messages.js';
-export { SocketWakeChannel } from './socket-wake-channel.js';
 export {
   connectToThreadHost,
   type HostConnection,

@@ -1,5 +1,5 @@
+import { atomicsWakeChannel, Doorbell } from '@vrdma/memory';
 import { describe, expect, it } from 'vitest';
-import { atomicsWakeChannel, Doorbell } from './doorbell.js';
 import { MIN_SPIN_BUDGET_US, Poller } from './poller.js';
 
 describe('Poller', () => {

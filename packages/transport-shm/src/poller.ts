@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { VrdmaError } from '@vrdma/api-spec';
-import type { Doorbell } from './doorbell.js';
+import type { Doorbell } from '@vrdma/memory';
 
 /** How a side looks for work before it sleeps. */
 export interface PollOptions {

@@ -1,7 +1,7 @@
 import { createConnection } from 'node:net';
 import { type Region, VrdmaError } from '@vrdma/api-spec';
+import { openMappedRegion, SocketWakeChannel } from '@vrdma/memory';
 import { GuestEndpoint } from './guest-endpoint.js';
-import { openMappedRegion } from './memfd-region.js';
 import type { PollOptions } from './poller.js';
 import {
   encodeMessage,
@@ -9,7 +9,6 @@ import {
   PROTOCOL_VERSION,
   type ProcessMessage,
 } from './socket-messages.js';
-import { SocketWakeChannel } from './socket-wake-channel.js';
 import type { HostConnection } from './thread-guest.js';
 
 export interface ProcessGuestOptions {

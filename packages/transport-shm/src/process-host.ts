@@ -1,10 +1,14 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { VrdmaError } from '@vrdma/api-spec';
+import {
+  createMemfdRegion,
+  type MemfdRegion,
+  nativeMemory,
+  RegionRegistry,
+  SocketWakeChannel,
+} from '@vrdma/memory';
 import { channelBytes, initChannel } from './channel-layout.js';
 import { HostEndpoint } from './host-endpoint.js';
-import { createMemfdRegion, type MemfdRegion } from './memfd-region.js';
-import { nativeShm } from './native.js';
-import { RegionRegistry } from './region-registry.js';
 import { DEFAULT_RING_SHAPE } from './ring.js';
 import {
   encodeMessage,
@@ -12,7 +16,6 @@ import {
   PROTOCOL_VERSION,
   type ProcessMessage,
 } from './socket-messages.js';
-import { SocketWakeChannel } from './socket-wake-channel.js';
 import type { ChannelOptions, GuestConnection } from './thread-host.js';
 
 export interface ProcessHostOptions extends ChannelOptions {
@@ -49,7 +52,7 @@ export async function listenForProcessGuests(
   onGuest: (guest: ProcessGuestConnection) => void,
   options: ProcessHostOptions = {},
 ): Promise<ProcessHost> {
-  nativeShm(); // fail now, with what to install, rather than at the first guest
+  nativeMemory(); // fail now, with what to install, rather than at the first guest
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);

@@ -1,10 +1,9 @@
 import { type MessagePort, parentPort } from 'node:worker_threads';
 import { type Region, VrdmaError } from '@vrdma/api-spec';
+import { atomicsWakeChannel, createSharedRegion } from '@vrdma/memory';
 import { Word } from './channel-layout.js';
-import { atomicsWakeChannel } from './doorbell.js';
 import { GuestEndpoint } from './guest-endpoint.js';
 import type { PollOptions } from './poller.js';
-import { createSharedRegion } from './shared-region.js';
 import { isThreadMessage } from './thread-messages.js';
 
 /** What a guest holds: its transport, and the way to share a region with the host. */

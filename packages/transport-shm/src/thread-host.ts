@@ -1,12 +1,10 @@
 import type { Worker } from 'node:worker_threads';
 import { VrdmaError } from '@vrdma/api-spec';
+import { atomicsWakeChannel, RegionRegistry, regionOver } from '@vrdma/memory';
 import { channelBytes, initChannel, Word } from './channel-layout.js';
-import { atomicsWakeChannel } from './doorbell.js';
 import { HostEndpoint } from './host-endpoint.js';
 import type { PollOptions } from './poller.js';
-import { RegionRegistry } from './region-registry.js';
 import { DEFAULT_RING_SHAPE, type RingShape } from './ring.js';
-import { regionOver } from './shared-region.js';
 import { isThreadMessage, type ThreadMessage } from './thread-messages.js';
 
 export interface ChannelOptions {

@@ -19,7 +19,8 @@ import {
   unimemSpec,
 } from '@vrdma/api-spec';
 import { createMockCluster } from '@vrdma/engine-mock';
-import { attachThreadGuest, createMemfdRegion, listenForProcessGuests } from '@vrdma/transport-shm';
+import { createMemfdRegion } from '@vrdma/memory';
+import { attachThreadGuest, listenForProcessGuests } from '@vrdma/transport-shm';
 import {
   VIRTIO_F_VERSION_1,
   VIRTIO_RING_F_EVENT_IDX,

@@ -1,4 +1,4 @@
-import { openMappedRegion } from '@vrdma/transport-shm';
+import { openMappedRegion } from '@vrdma/memory';
 import { createVirtioClientTransport } from '../src/client-transport.js';
 import { streamNotificationSource, streamNotifier } from '../src/stream-doorbell.js';
 import { timeQueries } from './timed-calls.js';

@@ -1,4 +1,4 @@
-import { createHeapRegion } from '@vrdma/api-spec';
+import { createSharedRegion } from '@vrdma/memory';
 import { describe, expect, it } from 'vitest';
 import { gatherReadable, scatterWritable } from './chain.js';
 import {
@@ -16,7 +16,7 @@ const PLAIN: Features = featureBit(VIRTIO_F_VERSION_1);
 const WITH_EVENT_IDX: Features = PLAIN | featureBit(VIRTIO_RING_F_EVENT_IDX);
 
 function pair(features: Features, size = 8) {
-  const region = createHeapRegion(1, 16384);
+  const region = createSharedRegion(1, 16384);
   const queue = planQueue(0, size);
   const driver = new VirtqueueDriver(region, queue, features);
   const device = new VirtqueueDevice(region, queue, features);

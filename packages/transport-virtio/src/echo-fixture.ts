@@ -1,11 +1,11 @@
 import {
   type CallInfo,
-  createHeapRegion,
   encodeFrame,
   type FrameHandler,
   FrameKind,
   type Region,
 } from '@vrdma/api-spec';
+import { createSharedRegion } from '@vrdma/memory';
 import { createAtomicsDoorbell } from './atomics-doorbell.js';
 import { CONFIG } from './config-block.js';
 import type { NotificationSource, Notifier } from './notifier.js';
@@ -15,7 +15,7 @@ import type { NotificationSource, Notifier } from './notifier.js';
  * and an echo protocol whose replies carry the request's call id.
  */
 export function createThreadRegion(bytes = 1 << 19): Region {
-  return createHeapRegion(7, bytes);
+  return createSharedRegion(7, bytes);
 }
 
 export function threadDoorbells(region: Region): {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type FrameHandler, FrameKind, type Region, VrdmaError } from '@vrdma/api-spec';
-import { createMemfdRegion } from '@vrdma/transport-shm';
+import { createMemfdRegion } from '@vrdma/memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileMirror } from './file-memory-port.js';
 import {

@@ -1,4 +1,4 @@
-import { openMappedRegion } from '@vrdma/transport-shm';
+import { openMappedRegion } from '@vrdma/memory';
 import { createVirtioClientTransport } from './client-transport.js';
 import { callInfo, echoRequest } from './echo-fixture.js';
 import { openFileMirror } from './file-memory-port.js';

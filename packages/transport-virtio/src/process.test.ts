@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Region, VrdmaError } from '@vrdma/api-spec';
-import { createMemfdRegion } from '@vrdma/transport-shm';
+import { createMemfdRegion } from '@vrdma/memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoHandler } from './echo-fixture.js';
 import { openFileMirror } from './file-memory-port.js';

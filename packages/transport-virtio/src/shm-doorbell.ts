@@ -1,5 +1,5 @@
 import { type Region, VrdmaError } from '@vrdma/api-spec';
-import { atomicsWakeChannel, Doorbell } from '@vrdma/transport-shm';
+import { atomicsWakeChannel, Doorbell } from '@vrdma/memory';
 import { CONFIG } from './config-block.js';
 import type { NotificationSource, Notifier } from './notifier.js';
 

@@ -1,5 +1,6 @@
 import { type MessagePort, parentPort, type Worker } from 'node:worker_threads';
-import { createHeapRegion, type Region, VrdmaError } from '@vrdma/api-spec';
+import { type Region, VrdmaError } from '@vrdma/api-spec';
+import { createSharedRegion } from '@vrdma/memory';
 import {
   createVirtioClientTransport,
   type VirtioClientOptions,
@@ -45,7 +46,7 @@ export function attachVirtioThreadGuest(
   worker: Worker,
   options: VirtioThreadHostOptions = {},
 ): VirtioServerTransport {
-  const region = createHeapRegion(options.regionId ?? 1, options.regionBytes ?? 1 << 19);
+  const region = createSharedRegion(options.regionId ?? 1, options.regionBytes ?? 1 << 19);
   const bell = threadShmDoorbell(region, 'device');
   const server = createVirtioServerTransport({ ...options, region, kicks: bell, interrupts: bell });
   const onExit = (code: number) =>

@@ -1,7 +1,8 @@
 import { createConnection } from 'node:net';
 import { VrdmaError } from '@vrdma/api-spec';
 import { connectUnimem, type RemoteUnimemSession } from '@vrdma/frontend';
-import { connectToProcessHost, openMappedRegion } from '@vrdma/transport-shm';
+import { openMappedRegion } from '@vrdma/memory';
+import { connectToProcessHost } from '@vrdma/transport-shm';
 import {
   createVirtioClientTransport,
   streamNotificationSource,

@@ -3,12 +3,8 @@ import { rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { VrdmaError } from '@vrdma/api-spec';
 import type { AttachedGuest, Host } from '@vrdma/backend';
-import {
-  createMemfdRegion,
-  listenForProcessGuests,
-  type MemfdRegion,
-  type ProcessHost,
-} from '@vrdma/transport-shm';
+import { createMemfdRegion, type MemfdRegion } from '@vrdma/memory';
+import { listenForProcessGuests, type ProcessHost } from '@vrdma/transport-shm';
 import {
   createVirtioServerTransport,
   streamNotificationSource,

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
-import { createHeapRegion } from '@vrdma/api-spec';
 import type { Host } from '@vrdma/backend';
+import { createSharedRegion } from '@vrdma/memory';
 import { attachThreadGuest } from '@vrdma/transport-shm';
 import { attachVirtioThreadGuest } from '@vrdma/transport-virtio';
 import { entryPoint } from './entry-point.js';
@@ -25,7 +25,7 @@ export async function startThreadGuest(
   host: Host,
   options: ThreadGuestOptions,
 ): Promise<GuestHandle> {
-  const memory = createHeapRegion(nextRegion++, options.memoryBytes);
+  const memory = createSharedRegion(nextRegion++, options.memoryBytes);
   const { worker: entry } = entryPoint('guest-thread');
   const worker = new Worker(entry.path, {
     execArgv: entry.execArgv,

@@ -1,10 +1,6 @@
-import {
-  createHeapRegion,
-  createMemoryTransportPair,
-  type Region,
-  type SessionFeature,
-} from '@vrdma/api-spec';
+import { createMemoryTransportPair, type Region, type SessionFeature } from '@vrdma/api-spec';
 import { connectUnimem, type RemoteUnimemSession } from '@vrdma/frontend';
+import { createSharedRegion } from '@vrdma/memory';
 import type { AttachedGuest, Host } from '../host.js';
 
 let nextRegion = 100;
@@ -22,7 +18,7 @@ export async function inProcessGuest(
   host: Host,
   options: { label?: string; memory?: Region; weight?: number; features?: SessionFeature[] } = {},
 ): Promise<InProcessGuest> {
-  const memory = options.memory ?? createHeapRegion(nextRegion++, 8 * 1024 * 1024);
+  const memory = options.memory ?? createSharedRegion(nextRegion++, 8 * 1024 * 1024);
   const control = createMemoryTransportPair();
   const data = createMemoryTransportPair();
   const attached = host.attach({

@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { createStub, isVrdmaError } from '@vrdma/api-spec';
-import { BufferAllocator } from '../buffer-allocator.js';
+import { BufferAllocator } from '@vrdma/memory';
 import { connectToThreadHost } from '../thread-guest.js';
 import { checksumSpec } from './checksum-spec.js';
 

@@ -1,5 +1,5 @@
 import { FrameKind, type Region } from '@vrdma/api-spec';
-import { BufferAllocator } from '../buffer-allocator.js';
+import { BufferAllocator } from '@vrdma/memory';
 import type { HostConnection } from '../thread-guest.js';
 import {
   fillPattern,

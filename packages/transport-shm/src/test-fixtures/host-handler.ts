@@ -1,5 +1,5 @@
 import { type FrameHandler, FrameKind } from '@vrdma/api-spec';
-import type { RegionRegistry } from '../region-registry.js';
+import type { RegionRegistry } from '@vrdma/memory';
 import {
   fillPattern,
   frameCallId,

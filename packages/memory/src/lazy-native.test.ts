@@ -10,12 +10,12 @@ function runFresh(source: string): string {
   );
 }
 
-const ADDON_LOADED = `(await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').includes('vrdma_shm.node')`;
+const ADDON_LOADED = `(await import('node:fs')).readFileSync('/proc/self/maps', 'utf8').includes('vrdma_memory.node')`;
 
 describe('the native add-on', () => {
   it('is not loaded by importing the package or using thread regions', () => {
     const out = runFresh(`
-      const shm = await import('@vrdma/transport-shm');
+      const shm = await import('@vrdma/memory');
       const region = shm.createSharedRegion(1, 4096);
       new shm.BufferAllocator(region).allocate(64);
       console.log(${ADDON_LOADED});`);
@@ -24,7 +24,7 @@ describe('the native add-on', () => {
 
   it('is loaded on the first process region', () => {
     const out = runFresh(`
-      const shm = await import('@vrdma/transport-shm');
+      const shm = await import('@vrdma/memory');
       shm.createMemfdRegion(1, 4096).close();
       console.log(${ADDON_LOADED});`);
     expect(out.trim()).toBe('true');

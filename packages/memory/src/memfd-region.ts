@@ -1,6 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import type { Region } from '@vrdma/api-spec';
-import { nativeShm } from './native.js';
+import { nativeMemory } from './native.js';
 import { checkRegionSize } from './shared-region.js';
 
 /** Host-side memory for a process guest: a sealed memfd the guest opens through /proc. */
@@ -18,7 +18,7 @@ export interface MemfdRegion extends Region {
  */
 export function createMemfdRegion(id: number, size: number, name = 'vrdma'): MemfdRegion {
   checkRegionSize(size);
-  const native = nativeShm();
+  const native = nativeMemory();
   const fd = native.createMemfd(name, size);
   let open = true;
   try {
@@ -42,7 +42,7 @@ export function createMemfdRegion(id: number, size: number, name = 'vrdma'): Mem
 /** Maps memory another process shared by path (a /proc/<pid>/fd/<n> of a memfd). */
 export function openMappedRegion(id: number, path: string, size: number): Region {
   checkRegionSize(size);
-  const native = nativeShm();
+  const native = nativeMemory();
   const fd = openSync(path, 'r+');
   try {
     return { id, size, bytes: new Uint8Array(native.map(fd, size)) };

@@ -1,4 +1,4 @@
-// vrdma_shm: the little native code the process transport needs, in plain Node-API.
+// vrdma_memory: the little native code the process transport needs, in plain Node-API.
 //
 //   createMemfd(name, size) -> fd   anonymous shared memory, sealed against resizing so a
 //                                   guest can never shrink it under the host (SIGBUS)

@@ -14,9 +14,9 @@ if (!process.env.npm_config_nodedir && existsSync(join(prefix, 'include/node/nod
 const build = spawnSync('node-gyp', args, { stdio: 'inherit' });
 if (build.status !== 0) {
   console.warn(
-    '@vrdma/transport-shm: the native add-on was not built (' +
+    '@vrdma/memory: the native add-on was not built (' +
       (build.error?.message ?? `node-gyp exited with ${build.status}`) +
       '). Thread guests work without it; process guests need a C compiler, make and python3, ' +
-      'then `npm rebuild @vrdma/transport-shm`.',
+      'then `npm rebuild @vrdma/memory`.',
   );
 }

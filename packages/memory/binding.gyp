@@ -1,8 +1,8 @@
 {
   "targets": [
     {
-      "target_name": "vrdma_shm",
-      "sources": ["native/vrdma_shm.c"],
+      "target_name": "vrdma_memory",
+      "sources": ["native/vrdma_memory.c"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     }
   ]
