@@ -2,8 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineApi } from './define-api.js';
 import { SchemaSupportError } from './describe-schema.js';
-import { bufferRef, globalAddress, handle } from './kinds.js';
-import { unimemSpec } from './unimem/spec.js';
+import { bufferRef, handle } from './kinds.js';
 
 const base = () => ({
   name: 'demo',
@@ -18,7 +17,14 @@ const base = () => ({
     },
     put: {
       plane: 'data' as const,
-      args: { h: handle('Thing'), at: bufferRef(), to: globalAddress() },
+      args: {
+        h: handle('Thing'),
+        at: bufferRef(),
+        to: z
+          .bigint()
+          .min(0n)
+          .max(2n ** 64n - 1n),
+      },
       result: z.void(),
       errors: [],
     },
@@ -114,24 +120,5 @@ describe('defineApi', () => {
       errors: [],
     };
     expect(() => defineApi({ ...base(), functions: { piped } })).toThrow(/'date' is not supported/);
-  });
-
-  it('defines the Unimem API with every function of DESIGN §6 on its plane', () => {
-    const planes = Object.fromEntries(unimemSpec.table.map((f) => [f.name, f.plane]));
-    expect(planes).toEqual({
-      open: 'control',
-      close: 'control',
-      query: 'control',
-      alloc: 'control',
-      free: 'control',
-      exportBuffer: 'control',
-      revoke: 'control',
-      openChannel: 'control',
-      closeChannel: 'control',
-      write: 'data',
-      read: 'data',
-      poll: 'data',
-      wait: 'data',
-    });
   });
 });

@@ -28,7 +28,7 @@ export interface FunctionDefinition<
 export type FunctionMap = Record<string, FunctionDefinition>;
 
 export interface ApiDefinition<Fns extends FunctionMap, Err extends string> {
-  /** The API's name, e.g. "unimem". */
+  /** The API's name, e.g. "kv-store": lower-case letters, digits and dashes. */
   name: string;
   /** Bumped on any change; part of the fingerprint. */
   version: number;

@@ -31,8 +31,7 @@ export type SchemaNode =
   | { type: 'union'; options: SchemaNode[] }
   | { type: 'record'; key: SchemaNode; value: SchemaNode }
   | { type: 'handle'; of: string }
-  | { type: 'buffer-ref' }
-  | { type: 'global-address' };
+  | { type: 'buffer-ref' };
 
 export class SchemaSupportError extends Error {
   override readonly name = 'SchemaSupportError';
@@ -67,7 +66,6 @@ export function describeSchema(schema: z.ZodType, path: string): SchemaNode {
   const meta = kindRegistry.get(schema);
   if (meta?.kind === 'handle') return { type: 'handle', of: meta.of };
   if (meta?.kind === 'buffer-ref') return { type: 'buffer-ref' };
-  if (meta?.kind === 'global-address') return { type: 'global-address' };
   if (meta?.kind === 'bytes') return { type: 'bytes', maxLength: meta.maxLength ?? null };
 
   const def = (schema as unknown as { _zod: { def: AnyDef } })._zod.def;
@@ -137,7 +135,7 @@ export function describeSchema(schema: z.ZodType, path: string): SchemaNode {
       };
   }
   throw new SchemaSupportError(
-    `${path}: zod type '${def.type}' is not supported in an API spec (use numbers, bigints, booleans, strings, bytes(), enums, literals, objects, arrays, optional, nullable, default, unions, records, handle(), bufferRef(), globalAddress())`,
+    `${path}: zod type '${def.type}' is not supported in an API spec (use numbers, bigints, booleans, strings, bytes(), enums, literals, objects, arrays, optional, nullable, default, unions, records, handle(), bufferRef())`,
   );
 }
 

@@ -1,14 +1,54 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { defineApi } from './define-api.js';
 import { describeSchema } from './describe-schema.js';
 import { isVrdmaError } from './errors.js';
 import { fixedLayoutOf } from './fixed-layout.js';
-import { makeGlobalAddress } from './kinds.js';
-import { unimemSpec } from './unimem/spec.js';
+import { bufferRef, handle } from './kinds.js';
 
-const write = unimemSpec.lookup('write')!;
-const pollResult = unimemSpec.lookup('poll')!.resultLayout!;
+/** A data plane shaped like an RDMA device's: a transfer descriptor and a completion batch. */
+const transfers = defineApi({
+  name: 'layout-fixture',
+  version: 1,
+  errors: [],
+  functions: {
+    write: {
+      plane: 'data',
+      args: {
+        channel: handle('Channel'),
+        local: bufferRef(),
+        remote: z
+          .bigint()
+          .min(0n)
+          .max(2n ** 64n - 1n),
+        key: z.number().int().min(0).max(0xffff_ffff),
+        fence: z.boolean().default(false),
+      },
+      result: z.object({ transfer: z.number().int().min(0).max(0xffff_ffff) }),
+      errors: [],
+    },
+    poll: {
+      plane: 'data',
+      args: { channel: handle('Channel') },
+      result: z.object({
+        completions: z
+          .array(
+            z.object({
+              transfer: z.number().int().min(0).max(0xffff_ffff),
+              status: z.enum(['ok', 'no-permission', 'out-of-range', 'node-down', 'canceled']),
+              bytes: z.number().int().min(0).max(0xffff_ffff),
+            }),
+          )
+          .max(16),
+      }),
+      errors: [],
+    },
+  },
+});
+
+const write = transfers.lookup('write')!;
+const pollResult = transfers.lookup('poll')!.resultLayout!;
 
 const layoutOf = (schema: z.ZodType) => fixedLayoutOf(describeSchema(schema, 't'), 't');
 
@@ -41,7 +81,7 @@ describe('fixed-layout codec', () => {
     const args = {
       channel: 7,
       local: { region: 2, offset: 2 ** 40 + 5, length: 64 << 20 },
-      remote: makeGlobalAddress(0xfffe, 2n ** 48n - 9n),
+      remote: (0xfffen << 48n) | (2n ** 48n - 9n),
       key: 0xdead_beef,
       fence: true,
     };

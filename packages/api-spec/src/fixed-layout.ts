@@ -24,8 +24,6 @@ export function fixedLayoutOf(node: SchemaNode, path: string): FixedLayout {
       return numberLayout(node, path);
     case 'bigint':
       return bigintLayout(node, path);
-    case 'global-address':
-      return bigintLayout({ type: 'bigint', min: '0', max: ((1n << 64n) - 1n).toString() }, path);
     case 'handle':
       return numberLayout(intNode(1, 0xffff_ffff), path);
     case 'buffer-ref':
@@ -59,7 +57,7 @@ export function fixedLayoutOf(node: SchemaNode, path: string): FixedLayout {
       return defaultLayout(fixedLayoutOf(node.inner, path), node.value);
     default:
       throw new SchemaSupportError(
-        `${path}: a ${node.type} has no fixed size; data-plane functions take numbers, bigints, booleans, enums, literals, handles, buffer references, global addresses, objects and arrays with a max length`,
+        `${path}: a ${node.type} has no fixed size; data-plane functions take numbers, bigints, booleans, enums, literals, handles, buffer references, objects and arrays with a max length`,
       );
   }
 }

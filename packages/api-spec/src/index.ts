@@ -51,21 +51,12 @@ export {
   type BufferRef,
   bufferRef,
   bytes,
-  GLOBAL_ADDRESS_OFFSET_BITS,
-  type GlobalAddress,
-  globalAddress,
   type Handle,
   handle,
   type KindMeta,
   kindRegistry,
   MAX_HANDLE,
-  MAX_NODE_ID,
-  MAX_NODE_OFFSET,
   MAX_REGION_BYTES,
-  makeGlobalAddress,
-  nodeOf,
-  nodeOffsetOf,
-  offsetAddress,
 } from './kinds.js';
 export type { CallInfo, Link } from './link.js';
 export { createLoopbackLink } from './loopback.js';
@@ -84,21 +75,3 @@ export type {
   ServerTransport,
   TransportMetrics,
 } from './transport.js';
-export type {
-  SessionOptions,
-  UnimemApi,
-  UnimemArgs,
-  UnimemEngine,
-  UnimemErrorCode,
-  UnimemResult,
-  UnimemSession,
-} from './unimem/engine.js';
-export {
-  type Completion,
-  type CompletionStatus,
-  completionStatus,
-  type DeviceInfo,
-  MAX_COMPLETIONS,
-  type UnimemSpec,
-  unimemSpec,
-} from './unimem/spec.js';

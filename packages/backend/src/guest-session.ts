@@ -1,11 +1,5 @@
-import {
-  type Completion,
-  type ImplOf,
-  type Region,
-  type UnimemSession,
-  type UnimemSpec,
-  VrdmaError,
-} from '@vrdma/api-spec';
+import { type ImplOf, type Region, VrdmaError } from '@vrdma/api-spec';
+import type { Completion, UnimemSession, UnimemSpec } from '@vrdma/unimem-api';
 import type { Quotas } from './config.js';
 import type { FairScheduler } from './fair-scheduler.js';
 import { CrossGuestAttempt, type HandleKind, type HandleTable } from './handle-table.js';

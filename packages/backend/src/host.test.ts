@@ -1,13 +1,8 @@
-import {
-  createMemoryTransportPair,
-  createStub,
-  type GlobalAddress,
-  isVrdmaError,
-  sessionSpec,
-} from '@vrdma/api-spec';
+import { createMemoryTransportPair, createStub, isVrdmaError, sessionSpec } from '@vrdma/api-spec';
 import { createMockCluster, type MockCluster } from '@vrdma/engine-mock';
 import { connectUnimem } from '@vrdma/frontend';
 import { createSharedRegion } from '@vrdma/memory';
+import type { GlobalAddress } from '@vrdma/unimem-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHost, type Host, type HostOptions } from './host.js';
 import { pingPongApp } from './testing/app.js';
@@ -93,7 +88,7 @@ describe('handshake', () => {
       data: data.server,
       memory: createSharedRegion(1, 4096),
     });
-    const raw = createStub((await import('@vrdma/api-spec')).unimemSpec, control.client);
+    const raw = createStub((await import('@vrdma/unimem-api')).unimemSpec, control.client);
     expect(await codeOf(raw.query())).toBe('TRANSPORT');
     const session = createStub(sessionSpec, control.client);
     const wrong = 'ab'.repeat(32);

@@ -1,4 +1,5 @@
-import { type UnimemEngine, VrdmaError } from '@vrdma/api-spec';
+import { VrdmaError } from '@vrdma/api-spec';
+import type { UnimemEngine } from '@vrdma/unimem-api';
 import { AuditLog, type AuditRecord } from './audit-log.js';
 import { type HostConfig, type HostConfigInput, hostConfigSchema } from './config.js';
 import { FairScheduler } from './fair-scheduler.js';

@@ -1,4 +1,3 @@
-import type { UnimemSession } from '@vrdma/api-spec';
 import {
   createCodec,
   createDispatcher,
@@ -7,9 +6,9 @@ import {
   type Region,
   type ServerTransport,
   sessionSpec,
-  unimemSpec,
   VrdmaError,
 } from '@vrdma/api-spec';
+import { type UnimemSession, unimemSpec } from '@vrdma/unimem-api';
 import type { FlowStats } from './fair-scheduler.js';
 import type { GuestContext } from './guest-session.js';
 import { GuestSession } from './guest-session.js';

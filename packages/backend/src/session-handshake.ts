@@ -4,9 +4,9 @@ import {
   SESSION_FEATURES,
   sessionSpec,
   shortFingerprint,
-  unimemSpec,
   VrdmaError,
 } from '@vrdma/api-spec';
+import { unimemSpec } from '@vrdma/unimem-api';
 
 export interface HandshakeOptions {
   host: string;

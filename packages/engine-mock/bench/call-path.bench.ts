@@ -3,8 +3,9 @@
  * the same call through stub → frame → loopback → dispatcher → engine-mock; and the two codecs
  * for a `write` descriptor. Run: npm run bench -w @vrdma/engine-mock
  */
-import { createCodec, unimemSpec } from '@vrdma/api-spec';
-import { loopbackEngine } from '@vrdma/api-spec/testing';
+import { createCodec } from '@vrdma/api-spec';
+import { unimemSpec } from '@vrdma/unimem-api';
+import { loopbackEngine } from '@vrdma/unimem-api/testing';
 import { Packr } from 'msgpackr';
 import { createMockCluster } from '../src/index.js';
 import { nsPerOp, sideBySide } from './measure.js';

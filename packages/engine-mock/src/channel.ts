@@ -1,4 +1,4 @@
-import type { Completion } from '@vrdma/api-spec';
+import type { Completion } from '@vrdma/unimem-api';
 
 interface Scheduled {
   timer: ReturnType<typeof setTimeout>;

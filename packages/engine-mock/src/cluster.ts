@@ -1,4 +1,4 @@
-import { makeGlobalAddress, nodeOf, nodeOffsetOf } from '@vrdma/api-spec';
+import { makeGlobalAddress, nodeOf, nodeOffsetOf } from '@vrdma/unimem-api';
 import { MockEngine } from './engine.js';
 import { CallLog, FaultPlan } from './faults.js';
 import { DEFAULT_LIMITS, DEFAULT_SESSION_MEMORY, type EngineLimits } from './limits.js';

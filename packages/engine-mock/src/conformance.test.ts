@@ -1,6 +1,7 @@
-import { createDispatcher, createStub, type UnimemEngine, unimemSpec } from '@vrdma/api-spec';
-import { describeUnimemConformance, loopbackEngine } from '@vrdma/api-spec/testing';
+import { createDispatcher, createStub } from '@vrdma/api-spec';
 import { createChannelPair } from '@vrdma/transport-shm';
+import { type UnimemEngine, unimemSpec } from '@vrdma/unimem-api';
+import { describeUnimemConformance, loopbackEngine } from '@vrdma/unimem-api/testing';
 import { createMockCluster } from './cluster.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { SessionOptions, UnimemEngine } from '@vrdma/api-spec';
+import type { SessionOptions, UnimemEngine } from '@vrdma/unimem-api';
 import type { MockCluster } from './cluster.js';
 import { MockSession } from './session.js';
 

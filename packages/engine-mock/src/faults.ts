@@ -1,5 +1,5 @@
-import type { UnimemErrorCode } from '@vrdma/api-spec';
 import { VrdmaError } from '@vrdma/api-spec';
+import type { UnimemErrorCode } from '@vrdma/unimem-api';
 
 /** One call as the engine saw it, for assertions in tests. */
 export interface CallRecord {

@@ -1,4 +1,5 @@
-import { isVrdmaError, makeGlobalAddress, type UnimemSession } from '@vrdma/api-spec';
+import { isVrdmaError } from '@vrdma/api-spec';
+import { makeGlobalAddress, type UnimemSession } from '@vrdma/unimem-api';
 import { describe, expect, it } from 'vitest';
 import { createMockCluster, type MockClusterOptions } from './cluster.js';
 import type { MockSession } from './session.js';

@@ -1,21 +1,17 @@
+import { type BufferRef, type Handle, type Region, regionView, VrdmaError } from '@vrdma/api-spec';
+import { createSharedRegion, RangeAllocator } from '@vrdma/memory';
 import {
-  type BufferRef,
   type Completion,
   type DeviceInfo,
   type GlobalAddress,
-  type Handle,
   nodeOf,
-  type Region,
-  regionView,
   type SessionOptions,
   type UnimemApi,
   type UnimemArgs,
   type UnimemResult,
   type UnimemSession,
   unimemSpec,
-  VrdmaError,
-} from '@vrdma/api-spec';
-import { createSharedRegion, RangeAllocator } from '@vrdma/memory';
+} from '@vrdma/unimem-api';
 import { Channel } from './channel.js';
 import type { MockEngine } from './engine.js';
 import { DEFAULT_BUFFER_ALIGN } from './limits.js';

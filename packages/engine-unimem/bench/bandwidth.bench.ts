@@ -7,7 +7,8 @@
  *   npm run bench -w @vrdma/engine-unimem
  */
 import { createServer } from 'node:net';
-import type { GlobalAddress, Handle, UnimemSession } from '@vrdma/api-spec';
+import type { Handle } from '@vrdma/api-spec';
+import type { GlobalAddress, UnimemSession } from '@vrdma/unimem-api';
 import { DEFAULT_ENGINE_CONFIG } from '../src/config.js';
 import { createLocalCluster } from '../src/local-cluster.js';
 import { startTcpNode } from '../src/tcp-node.js';

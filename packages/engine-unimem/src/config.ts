@@ -1,4 +1,4 @@
-import type { DeviceInfo } from '@vrdma/api-spec';
+import type { DeviceInfo } from '@vrdma/unimem-api';
 import { z } from 'zod';
 
 export type EngineLimits = DeviceInfo['limits'];

@@ -1,4 +1,4 @@
-import { describeUnimemConformance, loopbackEngine } from '@vrdma/api-spec/testing';
+import { describeUnimemConformance, loopbackEngine } from '@vrdma/unimem-api/testing';
 import { createLocalCluster } from './local-cluster.js';
 
 describeUnimemConformance({

@@ -1,5 +1,6 @@
 import type { BufferRef } from '@vrdma/api-spec';
-import { MAX_COMPLETIONS, MAX_REGION_BYTES, VrdmaError } from '@vrdma/api-spec';
+import { MAX_REGION_BYTES, VrdmaError } from '@vrdma/api-spec';
+import { MAX_COMPLETIONS } from '@vrdma/unimem-api';
 
 /**
  * Hand-written checks for the data-plane calls: the spec's schemas, without zod in the hot

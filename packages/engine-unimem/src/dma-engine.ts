@@ -1,4 +1,4 @@
-import { nodeOf, nodeOffsetOf } from '@vrdma/api-spec';
+import { nodeOf, nodeOffsetOf } from '@vrdma/unimem-api';
 import type { EngineConfig } from './config.js';
 import type { DmaChannel } from './dma-channel.js';
 import type { Fabric, RemoteFailure } from './fabric.js';

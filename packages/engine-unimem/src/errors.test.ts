@@ -1,10 +1,10 @@
+import { isVrdmaError } from '@vrdma/api-spec';
 import {
   type Completion,
-  isVrdmaError,
   makeGlobalAddress,
   offsetAddress,
   type UnimemSession,
-} from '@vrdma/api-spec';
+} from '@vrdma/unimem-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineConfigInput } from './config.js';
 import { createLocalCluster, type LocalCluster } from './local-cluster.js';

@@ -1,4 +1,4 @@
-import { makeGlobalAddress } from '@vrdma/api-spec';
+import { makeGlobalAddress } from '@vrdma/unimem-api';
 import type { EngineConfigInput } from './config.js';
 import type { Fabric, Route } from './fabric.js';
 import { UnimemNode } from './node.js';

@@ -1,5 +1,5 @@
-import type { SessionOptions, UnimemEngine } from '@vrdma/api-spec';
 import { RangeAllocator } from '@vrdma/memory';
+import type { SessionOptions, UnimemEngine } from '@vrdma/unimem-api';
 import { grants } from './buffer-record.js';
 import { type EngineConfig, type EngineConfigInput, resolveEngineConfig } from './config.js';
 import { DmaEngine } from './dma-engine.js';

@@ -1,4 +1,4 @@
-import { offsetAddress } from '@vrdma/api-spec';
+import { offsetAddress } from '@vrdma/unimem-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineConfigInput } from './config.js';
 import { createLocalCluster, type LocalCluster } from './local-cluster.js';

@@ -1,5 +1,6 @@
-import { isVrdmaError, offsetAddress } from '@vrdma/api-spec';
-import { testPattern } from '@vrdma/api-spec/testing';
+import { isVrdmaError } from '@vrdma/api-spec';
+import { offsetAddress } from '@vrdma/unimem-api';
+import { testPattern } from '@vrdma/unimem-api/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalCluster, type LocalCluster } from './local-cluster.js';

@@ -1,4 +1,4 @@
-import type { UnimemApi, UnimemEngine, UnimemSession } from '@vrdma/api-spec';
+import type { UnimemApi, UnimemEngine, UnimemSession } from '@vrdma/unimem-api';
 import { expectTypeOf, test } from 'vitest';
 import type { UnimemNode } from './node.js';
 import type { UnimemSessionImpl } from './session.js';

@@ -1,20 +1,16 @@
+import { type BufferRef, type Handle, type Region, regionView, VrdmaError } from '@vrdma/api-spec';
+import { createSharedRegion, RangeAllocator } from '@vrdma/memory';
 import {
-  type BufferRef,
   type DeviceInfo,
-  type Handle,
   makeGlobalAddress,
   nodeOf,
-  type Region,
-  regionView,
   type SessionOptions,
   type UnimemApi,
   type UnimemArgs,
   type UnimemResult,
   type UnimemSession,
   unimemSpec,
-  VrdmaError,
-} from '@vrdma/api-spec';
-import { createSharedRegion, RangeAllocator } from '@vrdma/memory';
+} from '@vrdma/unimem-api';
 import { type Access, BufferRecord } from './buffer-record.js';
 import { DEFAULT_BUFFER_ALIGN, limitsOf } from './config.js';
 import { checkReapArgs, checkTransferArgs } from './data-plane-args.js';

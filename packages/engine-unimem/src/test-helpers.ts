@@ -1,4 +1,5 @@
-import type { Completion, Handle, UnimemApi } from '@vrdma/api-spec';
+import type { Handle } from '@vrdma/api-spec';
+import type { Completion, UnimemApi } from '@vrdma/unimem-api';
 
 /** Reaps `count` completions of a channel, oldest first; throws after `rounds` waits of 100 ms. */
 export async function reap(

@@ -1,4 +1,4 @@
-import type { CompletionStatus } from '@vrdma/api-spec';
+import type { CompletionStatus } from '@vrdma/unimem-api';
 import type { BufferRecord } from './buffer-record.js';
 import type { DmaChannel } from './dma-channel.js';
 import type { Admission, MemoryOwner } from './fabric.js';

@@ -1,6 +1,6 @@
-import { offsetAddress } from '@vrdma/api-spec';
-import { expectSameBytes, testPattern } from '@vrdma/api-spec/testing';
 import { createSharedRegion } from '@vrdma/memory';
+import { offsetAddress } from '@vrdma/unimem-api';
+import { expectSameBytes, testPattern } from '@vrdma/unimem-api/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLocalCluster, type LocalCluster } from './local-cluster.js';
 import { reap } from './test-helpers.js';

@@ -1,12 +1,7 @@
-import {
-  createDispatcher,
-  createMemoryTransportPair,
-  sessionSpec,
-  type UnimemSession,
-  unimemSpec,
-} from '@vrdma/api-spec';
+import { createDispatcher, createMemoryTransportPair, sessionSpec } from '@vrdma/api-spec';
 import { createMockCluster } from '@vrdma/engine-mock';
 import { createSharedRegion } from '@vrdma/memory';
+import { type UnimemSession, unimemSpec } from '@vrdma/unimem-api';
 import { describe, expect, it } from 'vitest';
 import { connectUnimem } from './connect.js';
 

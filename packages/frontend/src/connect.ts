@@ -9,11 +9,9 @@ import {
   type SessionFeature,
   sessionSpec,
   type TransportMetrics,
-  type UnimemSession,
-  type UnimemSpec,
-  unimemSpec,
   VrdmaError,
 } from '@vrdma/api-spec';
+import { type UnimemSession, type UnimemSpec, unimemSpec } from '@vrdma/unimem-api';
 import { createPlaneRouter } from './plane-router.js';
 
 export interface ConnectOptions<S extends ApiSpec> {

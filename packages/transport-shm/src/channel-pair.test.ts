@@ -1,4 +1,5 @@
-import { createCodec, decodeFrame, FrameKind, isVrdmaError, unimemSpec } from '@vrdma/api-spec';
+import { createCodec, decodeFrame, FrameKind, isVrdmaError } from '@vrdma/api-spec';
+import { unimemSpec } from '@vrdma/unimem-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createChannelPair } from './channel-pair.js';
 import { frameCallId, frameWords, testFrame } from './test-fixtures/frames.js';

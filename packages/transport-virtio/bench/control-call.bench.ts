@@ -11,16 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import {
-  createDispatcher,
-  createLoopbackLink,
-  createStub,
-  type UnimemSession,
-  unimemSpec,
-} from '@vrdma/api-spec';
+import { createDispatcher, createLoopbackLink, createStub } from '@vrdma/api-spec';
 import { createMockCluster } from '@vrdma/engine-mock';
 import { createMemfdRegion } from '@vrdma/memory';
 import { attachThreadGuest, listenForProcessGuests } from '@vrdma/transport-shm';
+import { type UnimemSession, unimemSpec } from '@vrdma/unimem-api';
 import {
   VIRTIO_F_VERSION_1,
   VIRTIO_RING_F_EVENT_IDX,

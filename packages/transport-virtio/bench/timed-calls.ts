@@ -1,4 +1,5 @@
-import { type ClientTransport, createStub, unimemSpec } from '@vrdma/api-spec';
+import { type ClientTransport, createStub } from '@vrdma/api-spec';
+import { unimemSpec } from '@vrdma/unimem-api';
 
 export interface GuestReport {
   nsPerCall: number;

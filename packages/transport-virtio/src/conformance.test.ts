@@ -1,13 +1,12 @@
+import { createDispatcher, createStub } from '@vrdma/api-spec';
+import { createMockCluster } from '@vrdma/engine-mock';
 import {
-  createDispatcher,
-  createStub,
   type SessionOptions,
   type UnimemEngine,
   type UnimemSession,
   unimemSpec,
-} from '@vrdma/api-spec';
-import { describeUnimemConformance } from '@vrdma/api-spec/testing';
-import { createMockCluster } from '@vrdma/engine-mock';
+} from '@vrdma/unimem-api';
+import { describeUnimemConformance } from '@vrdma/unimem-api/testing';
 import { createVirtioClientTransport } from './client-transport.js';
 import { createThreadRegion, threadDoorbells } from './echo-fixture.js';
 import { createVirtioServerTransport } from './server-transport.js';

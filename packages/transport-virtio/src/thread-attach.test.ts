@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
-import { createDispatcher, unimemSpec, type VrdmaError } from '@vrdma/api-spec';
+import { createDispatcher, type VrdmaError } from '@vrdma/api-spec';
 import { createMockCluster } from '@vrdma/engine-mock';
+import { unimemSpec } from '@vrdma/unimem-api';
 import { describe, expect, it } from 'vitest';
 import { attachVirtioThreadGuest } from './thread-attach.js';
 

@@ -1,5 +1,6 @@
 import { parentPort } from 'node:worker_threads';
-import { createStub, unimemSpec } from '@vrdma/api-spec';
+import { createStub } from '@vrdma/api-spec';
+import { unimemSpec } from '@vrdma/unimem-api';
 import { connectToVirtioThreadHost } from './thread-attach.js';
 
 /** A Unimem guest in a worker: open, query, alloc and free over the virtio control plane. */

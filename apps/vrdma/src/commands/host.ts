@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { UnimemEngine } from '@vrdma/api-spec';
 import { createHost, type HostConfigInput } from '@vrdma/backend';
 import {
   createLocalCluster,
@@ -9,6 +8,7 @@ import {
   loadClusterConfig,
   startTcpNode,
 } from '@vrdma/engine-unimem';
+import type { UnimemEngine } from '@vrdma/unimem-api';
 import { z } from 'zod';
 import { listenForGuests } from '../compose/process-host.js';
 import type { Output } from './output.js';

@@ -1,7 +1,7 @@
-import type { GlobalAddress, UnimemEngine, UnimemSession } from '@vrdma/api-spec';
 import { createHost, type Host, type HostConfigInput } from '@vrdma/backend';
 import { createMockCluster } from '@vrdma/engine-mock';
 import { createLocalCluster, type EngineConfigInput } from '@vrdma/engine-unimem';
+import type { GlobalAddress, UnimemEngine, UnimemSession } from '@vrdma/unimem-api';
 import type { Target } from '../workloads/workloads.js';
 import type { GuestHandle } from './guest-handle.js';
 import { startThreadGuest } from './thread-guests.js';

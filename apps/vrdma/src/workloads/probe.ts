@@ -1,10 +1,5 @@
-import {
-  type BufferRef,
-  type GlobalAddress,
-  type Handle,
-  isVrdmaError,
-  type UnimemSession,
-} from '@vrdma/api-spec';
+import { type BufferRef, type Handle, isVrdmaError } from '@vrdma/api-spec';
+import type { GlobalAddress, UnimemSession } from '@vrdma/unimem-api';
 
 /** Objects a guest holds, as it would hand them to another guest (handles are meaningless elsewhere). */
 export interface Holdings {

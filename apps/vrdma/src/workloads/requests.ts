@@ -1,4 +1,4 @@
-import type { UnimemSession } from '@vrdma/api-spec';
+import type { UnimemSession } from '@vrdma/unimem-api';
 import { allocUntilRefused, type Holdings, hold, probe } from './probe.js';
 import { type VerifyResult, verifyRoundTrip } from './verify.js';
 import {

@@ -1,4 +1,4 @@
-import type { UnimemSession } from '@vrdma/api-spec';
+import type { UnimemSession } from '@vrdma/unimem-api';
 import type { Target } from './workloads.js';
 
 export interface VerifyResult {

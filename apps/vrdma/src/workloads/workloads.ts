@@ -1,4 +1,5 @@
-import type { GlobalAddress, Handle, UnimemSession } from '@vrdma/api-spec';
+import type { Handle } from '@vrdma/api-spec';
+import type { GlobalAddress, UnimemSession } from '@vrdma/unimem-api';
 
 /** A remote buffer exported to the workload: where its writes land. */
 export interface Target {

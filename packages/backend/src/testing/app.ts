@@ -1,4 +1,4 @@
-import type { GlobalAddress, UnimemSession } from '@vrdma/api-spec';
+import type { GlobalAddress, UnimemSession } from '@vrdma/unimem-api';
 
 /**
  * One application, written once against the Unimem API: exports a buffer, writes a pattern

@@ -1,4 +1,5 @@
-import type { GlobalAddress, Handle } from '@vrdma/api-spec';
+import type { Handle } from '@vrdma/api-spec';
+import type { GlobalAddress } from '@vrdma/unimem-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UnimemSessionImpl } from '../session.js';
 import { startTcpNode, type TcpNode } from '../tcp-node.js';

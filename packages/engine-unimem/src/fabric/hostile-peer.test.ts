@@ -1,5 +1,5 @@
 import { connect, type Socket } from 'node:net';
-import { offsetAddress } from '@vrdma/api-spec';
+import { offsetAddress } from '@vrdma/unimem-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UnimemSessionImpl } from '../session.js';

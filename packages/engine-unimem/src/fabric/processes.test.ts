@@ -1,13 +1,11 @@
+import { type BufferRef, type Handle, isVrdmaError } from '@vrdma/api-spec';
 import {
-  type BufferRef,
   type Completion,
   type DeviceInfo,
   type GlobalAddress,
-  type Handle,
-  isVrdmaError,
   offsetAddress,
-} from '@vrdma/api-spec';
-import { expectSameBytes, testPattern } from '@vrdma/api-spec/testing';
+} from '@vrdma/unimem-api';
+import { expectSameBytes, testPattern } from '@vrdma/unimem-api/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UnimemSessionImpl } from '../session.js';
 import { startTcpNode, type TcpNode } from '../tcp-node.js';

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { nodeOf, nodeOffsetOf } from '@vrdma/api-spec';
+import { nodeOf, nodeOffsetOf } from '@vrdma/unimem-api';
 import type { Admission, MemoryOwner } from '../fabric.js';
 import { MessageReader, type PayloadSink } from './message-reader.js';
 import {

@@ -1,4 +1,4 @@
-import { describeUnimemConformance } from '@vrdma/api-spec/testing';
+import { describeUnimemConformance } from '@vrdma/unimem-api/testing';
 import { startTcpNode } from '../tcp-node.js';
 import { freePorts } from '../test-helpers.js';
 

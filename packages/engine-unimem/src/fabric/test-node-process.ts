@@ -2,8 +2,9 @@
  * A cluster node in its own process, driven by its parent over the IPC channel: the fabric
  * tests start several of these and kill some. Not part of the package's API.
  */
-import type { BufferRef, GlobalAddress, Handle } from '@vrdma/api-spec';
-import { testPattern } from '@vrdma/api-spec/testing';
+import type { BufferRef, Handle } from '@vrdma/api-spec';
+import type { GlobalAddress } from '@vrdma/unimem-api';
+import { testPattern } from '@vrdma/unimem-api/testing';
 import type { UnimemSessionImpl } from '../session.js';
 import { startTcpNode, type TcpNode } from '../tcp-node.js';
 import { reap } from '../test-helpers.js';

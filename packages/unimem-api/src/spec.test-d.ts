@@ -1,10 +1,15 @@
+import {
+  type ApiOf,
+  type BufferRef,
+  createDispatcher,
+  createStub,
+  type Handle,
+  type ImplOf,
+  type Link,
+} from '@vrdma/api-spec';
 import { describe, expectTypeOf, it } from 'vitest';
-import type { ApiOf, ImplOf } from './define-api.js';
-import { createDispatcher } from './dispatcher.js';
-import type { BufferRef, GlobalAddress, Handle } from './kinds.js';
-import type { Link } from './link.js';
-import { createStub } from './stub.js';
-import { type UnimemSpec, unimemSpec } from './unimem/spec.js';
+import type { GlobalAddress } from './global-address.js';
+import { type UnimemSpec, unimemSpec } from './spec.js';
 
 declare const link: Link;
 declare const channel: Handle<'Channel'>;

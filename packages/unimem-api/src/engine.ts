@@ -1,6 +1,4 @@
-import type { ApiOf, ErrorCodeOf } from '../define-api.js';
-import type { BufferRef } from '../kinds.js';
-import type { Region } from '../region.js';
+import type { ApiOf, BufferRef, ErrorCodeOf, Region } from '@vrdma/api-spec';
 import type { UnimemSpec } from './spec.js';
 
 /** The Unimem API object: what a stub is, and what a native engine session is. */

@@ -1,8 +1,6 @@
-import { createDispatcher } from '../dispatcher.js';
-import { createLoopbackLink } from '../loopback.js';
-import { createStub } from '../stub.js';
-import type { SessionOptions, UnimemEngine, UnimemSession } from '../unimem/engine.js';
-import { unimemSpec } from '../unimem/spec.js';
+import { createDispatcher, createLoopbackLink, createStub } from '@vrdma/api-spec';
+import type { SessionOptions, UnimemEngine, UnimemSession } from '../engine.js';
+import { unimemSpec } from '../spec.js';
 
 /**
  * Wraps an engine so that every call of its sessions goes through the whole remoting path,

@@ -1,6 +1,6 @@
+import { bufferRef, defineApi, handle } from '@vrdma/api-spec';
 import { z } from 'zod';
-import { defineApi } from '../define-api.js';
-import { bufferRef, globalAddress, handle } from '../kinds.js';
+import { globalAddress } from './global-address.js';
 
 /** Most completions one `poll` or `wait` returns. */
 export const MAX_COMPLETIONS = 16;

@@ -1,14 +1,8 @@
+import { type Handle, isVrdmaError } from '@vrdma/api-spec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isVrdmaError } from '../errors.js';
-import {
-  type GlobalAddress,
-  type Handle,
-  makeGlobalAddress,
-  nodeOf,
-  offsetAddress,
-} from '../kinds.js';
-import type { UnimemEngine, UnimemSession } from '../unimem/engine.js';
-import type { Completion } from '../unimem/spec.js';
+import type { UnimemEngine, UnimemSession } from '../engine.js';
+import { type GlobalAddress, makeGlobalAddress, nodeOf, offsetAddress } from '../global-address.js';
+import type { Completion } from '../spec.js';
 
 /** What an engine package provides to run the conformance suite against itself. */
 export interface ConformanceTarget {
