@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import serverlessChromium from '@sparticuz/chromium';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../testing/run-cli.js';
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../testing/run-cli.js';
 import { renderReport } from './report-html.js';
 import type { BenchResult } from './result.js';
 
@@ -131,7 +131,10 @@ const sample: BenchResult = {
   })),
 };
 
-describe('the HTML report in headless Chromium', () => {
+// Each command runs as a child process that runCli kills at its own deadline (up to 120 s);
+// the test's bound sits above it, so a slow machine fails with the command's output, not a
+// vitest timeout.
+describe('the HTML report in headless Chromium', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('renders both charts, self-contained, with a line and a dot per point', async () => {
     const file = join(dir, 'sample.html');
     writeFileSync(file, renderReport(sample));
