@@ -10,8 +10,9 @@ import {
 } from '@vrdma/api-spec';
 import { createMockCluster, type MockCluster } from '@vrdma/engine-mock';
 import { connectUnimem } from '@vrdma/frontend';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHost, type Host, type HostOptions } from './host.js';
+import type { DepartedGuest } from './served-guest.js';
 import { pingPongApp } from './testing/app.js';
 import { type InProcessGuest, inProcessGuest } from './testing/in-process.js';
 
@@ -358,16 +359,35 @@ describe('cleanup', () => {
     expect(host.guests()).toEqual([]);
   });
 
-  it('detaches a guest that stops answering once its lease runs out', async () => {
-    start({ leaseMs: 40 });
-    const silent = await inProcessGuest(host, { features: [] });
-    const chatty = await inProcessGuest(host);
-    await silent.device.alloc({ size: 10 });
-    const departed = await silent.attached.departed;
-    expect(departed.reason).toMatch(/sent nothing for 40 ms/);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(host.guests().map((g) => g.id)).toEqual([chatty.attached.id]);
-    expect(await codeOf(chatty.device.query())).toBeUndefined();
+  it('detaches a guest that stops answering once its lease runs out, and only then', async () => {
+    // The lease is a matter of the clock: the host's check and the guest's keepalive are
+    // interval timers reading Date.now(). Fake exactly those, so the test says what a lease
+    // is worth however slowly this machine runs it (real timers fired late by a loaded
+    // machine would make even the chatty guest look silent).
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    try {
+      start({ leaseMs: 40 });
+      const silent = await inProcessGuest(host, { features: [] });
+      const chatty = await inProcessGuest(host); // pings every 13 ms
+      await silent.device.alloc({ size: 10 }); // the silent guest's last word
+      let departed: DepartedGuest | undefined;
+      void silent.attached.departed.then((record) => {
+        departed = record;
+      });
+
+      await vi.advanceTimersByTimeAsync(40);
+      expect(departed).toBeUndefined(); // 40 ms of silence is the lease, not more
+      expect(host.guests()).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(40);
+      expect(departed?.reason).toMatch(/sent nothing for 40 ms/);
+
+      await vi.advanceTimersByTimeAsync(10 * 40);
+      expect(host.guests().map((g) => g.id)).toEqual([chatty.attached.id]);
+      expect(await codeOf(chatty.device.query())).toBeUndefined();
+      await host.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('fails every pending call with a clear error when the host goes away', async () => {
