@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { attachToHost } from './compose/attach-to-host.js';
-import { runCli, startCli, waitForOutput } from './testing/run-cli.js';
+import { CLI_TEST_TIMEOUT_MS, runCli, startCli, waitForOutput } from './testing/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vrdma-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('vrdma', () => {
+// Each command runs as a child process that runCli kills at its own deadline (up to 120 s);
+// the test's bound sits above it, so a slow machine fails with the command's output, not a
+// vitest timeout.
+describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('lists its commands with --help, and refuses an unknown one with exit code 2', async () => {
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);

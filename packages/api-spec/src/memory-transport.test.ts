@@ -30,10 +30,33 @@ function setup() {
 
 describe('createMemoryTransportPair', () => {
   it('matches replies to calls when they come back out of order', async () => {
-    const { api } = setup();
-    const order: number[] = [];
-    await Promise.all([30, 1, 15].map((ms) => api.sleep({ ms }).then((v) => order.push(v))));
-    expect(order).toEqual([1, 15, 30]);
+    const { client, server } = createMemoryTransportPair();
+    // The host holds every call (tagged by its `ms`) until the test says which one it finishes.
+    const finish = new Map<number, () => void>();
+    const allArrived = new Promise<void>((resolve) => {
+      const dispatcher = createDispatcher(spec, {
+        sleep: ({ ms }) =>
+          new Promise<number>((answer) => {
+            finish.set(ms, () => answer(ms));
+            if (finish.size === 3) resolve();
+          }),
+      });
+      server.serve((frame) => dispatcher.handle(frame));
+    });
+    const api = createStub(spec, client);
+    const answered: number[] = [];
+    const calls = [1, 2, 3].map((ms) =>
+      api.sleep({ ms }).then((value) => {
+        answered.push(value);
+      }),
+    );
+    await allArrived;
+    // Finished 2, 3, 1: each reply reaches its own caller while the earlier calls still wait.
+    for (const ms of [2, 3, 1]) {
+      finish.get(ms)!();
+      await calls[ms - 1];
+    }
+    expect(answered).toEqual([2, 3, 1]);
   });
 
   it('rings one doorbell for calls issued together, one per reply', async () => {

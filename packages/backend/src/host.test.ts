@@ -2,9 +2,10 @@ import { createMemoryTransportPair, createStub, isVrdmaError, sessionSpec } from
 import { createMockCluster, type MockCluster } from '@vrdma/engine-mock';
 import { connectUnimem } from '@vrdma/frontend';
 import { createSharedRegion } from '@vrdma/memory';
-import type { GlobalAddress } from '@vrdma/unimem-api';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { GlobalAddress, UnimemEngine, UnimemSession } from '@vrdma/unimem-api';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHost, type Host, type HostOptions } from './host.js';
+import type { DepartedGuest } from './served-guest.js';
 import { pingPongApp } from './testing/app.js';
 import { type InProcessGuest, inProcessGuest } from './testing/in-process.js';
 
@@ -196,22 +197,53 @@ describe('quotas', () => {
 });
 
 describe('fairness', () => {
-  /** Two guests posting 256 KiB writes as fast as they can, one with 8x the pipeline. */
-  async function race(weights: { flood: number; calm: number }) {
-    start({ quantumBytes: 256 * 1024, weights: { flood: weights.flood, calm: weights.calm } });
+  /** The engine, with the label of every session's write noted in the order it is posted. */
+  function recordingWrites(engine: UnimemEngine, posts: string[]): UnimemEngine {
+    return {
+      node: engine.node,
+      openSession(options) {
+        const session = engine.openSession(options);
+        const write: UnimemSession['write'] = (...args) => {
+          posts.push(options?.label ?? '');
+          return session.write(...args);
+        };
+        return new Proxy(session, {
+          get: (target, property) => {
+            if (property === 'write') return write;
+            const value: unknown = Reflect.get(target, property, target);
+            return typeof value === 'function' ? value.bind(target) : value;
+          },
+        });
+      },
+    };
+  }
+
+  /**
+   * Two guests posting 256 KiB writes (one quantum each) as fast as they can, one with 8x the
+   * pipeline. Returns the order in which the engine took their writes while both kept posting
+   * (both backlogged): from the first write of the later one (if it ever got one) to the
+   * moment they stop.
+   */
+  async function race(weights: { flood: number; calm: number }): Promise<string[]> {
+    cluster = createMockCluster({ nodes: [0, 1] });
+    const posts: string[] = [];
+    host = createHost({
+      engine: recordingWrites(cluster.engine(0), posts),
+      config: { quantumBytes: 256 * 1024, weights: { flood: weights.flood, calm: weights.calm } },
+    });
     const target = await remotePeer(256 * 1024);
     const guests = {
       flood: await inProcessGuest(host, { label: 'flood' }),
       calm: await inProcessGuest(host, { label: 'calm' }),
     };
     const done = { flood: 0, calm: 0 };
-    let stop = false;
+    let stoppedAt: number | undefined;
     const pump = async (name: 'flood' | 'calm', lanes: number) => {
       const { device } = guests[name];
       const buffer = await device.alloc({ size: 256 * 1024 });
       const { channel } = await device.openChannel({ depth: 2 * lanes + 16 });
       const lane = async () => {
-        while (!stop) {
+        while (stoppedAt === undefined) {
           await device.write({
             channel,
             local: buffer.ref,
@@ -219,26 +251,47 @@ describe('fairness', () => {
             key: target.key,
           });
           done[name] += 1;
-          if (done.flood + done.calm >= 600) stop = true;
+          if (done.flood + done.calm >= 600) stoppedAt ??= posts.length;
           await device.poll({ channel });
         }
       };
       await Promise.all(Array.from({ length: lanes }, lane));
     };
     await Promise.all([pump('flood', 32), pump('calm', 4)]);
-    return done.calm / (done.flood + done.calm);
+    const untilStop = posts.slice(0, stoppedAt);
+    return untilStop.slice(Math.max(untilStop.indexOf('flood'), untilStop.indexOf('calm'), 0));
   }
 
-  it('keeps a flooding guest from starving another: equal weights, equal shares within 10%', async () => {
-    const share = await race({ flood: 1, calm: 1 });
-    expect(share).toBeGreaterThan(0.45);
-    expect(share).toBeLessThan(0.55);
+  /**
+   * How far one guest ever got ahead of the other, in writes per unit of weight, over every
+   * prefix of `posts`. Deficit round robin bounds it by one quantum (here one write).
+   */
+  function largestLead(posts: string[], weights: { flood: number; calm: number }): number {
+    const served = { flood: 0, calm: 0 };
+    let lead = 0;
+    for (const label of posts) {
+      served[label as 'flood' | 'calm'] += 1;
+      lead = Math.max(lead, Math.abs(served.flood / weights.flood - served.calm / weights.calm));
+    }
+    return lead;
+  }
+
+  const initials = (posts: string[]) => posts.map((label) => label[0]).join('');
+
+  it('keeps a flooding guest from starving another: equal weights, one write each per round', async () => {
+    const weights = { flood: 1, calm: 1 };
+    const posts = await race(weights);
+    expect(posts.length).toBeGreaterThan(500);
+    expect(new Set(posts)).toEqual(new Set(['flood', 'calm']));
+    // Its 8x pipeline never puts the flooding guest more than one write ahead.
+    expect(largestLead(posts, weights), initials(posts)).toBeLessThanOrEqual(1);
   });
 
-  it('gives shares in proportion to weights', async () => {
-    const share = await race({ flood: 1, calm: 3 });
-    expect(share).toBeGreaterThan(0.75 - 0.075);
-    expect(share).toBeLessThan(0.75 + 0.075);
+  it('gives shares in proportion to weights: three writes of the weight-3 guest per round', async () => {
+    const weights = { flood: 1, calm: 3 };
+    const posts = await race(weights);
+    expect(posts.length).toBeGreaterThan(500);
+    expect(largestLead(posts, weights), initials(posts)).toBeLessThanOrEqual(1);
   });
 });
 
@@ -303,16 +356,35 @@ describe('cleanup', () => {
     expect(host.guests()).toEqual([]);
   });
 
-  it('detaches a guest that stops answering once its lease runs out', async () => {
-    start({ leaseMs: 40 });
-    const silent = await inProcessGuest(host, { features: [] });
-    const chatty = await inProcessGuest(host);
-    await silent.device.alloc({ size: 10 });
-    const departed = await silent.attached.departed;
-    expect(departed.reason).toMatch(/sent nothing for 40 ms/);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(host.guests().map((g) => g.id)).toEqual([chatty.attached.id]);
-    expect(await codeOf(chatty.device.query())).toBeUndefined();
+  it('detaches a guest that stops answering once its lease runs out, and only then', async () => {
+    // The lease is a matter of the clock: the host's check and the guest's keepalive are
+    // interval timers reading Date.now(). Fake exactly those, so the test says what a lease
+    // is worth however slowly this machine runs it (real timers fired late by a loaded
+    // machine would make even the chatty guest look silent).
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'] });
+    try {
+      start({ leaseMs: 40 });
+      const silent = await inProcessGuest(host, { features: [] });
+      const chatty = await inProcessGuest(host); // pings every 13 ms
+      await silent.device.alloc({ size: 10 }); // the silent guest's last word
+      let departed: DepartedGuest | undefined;
+      void silent.attached.departed.then((record) => {
+        departed = record;
+      });
+
+      await vi.advanceTimersByTimeAsync(40);
+      expect(departed).toBeUndefined(); // 40 ms of silence is the lease, not more
+      expect(host.guests()).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(40);
+      expect(departed?.reason).toMatch(/sent nothing for 40 ms/);
+
+      await vi.advanceTimersByTimeAsync(10 * 40);
+      expect(host.guests().map((g) => g.id)).toEqual([chatty.attached.id]);
+      expect(await codeOf(chatty.device.query())).toBeUndefined();
+      await host.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('fails every pending call with a clear error when the host goes away', async () => {

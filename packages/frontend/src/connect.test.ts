@@ -2,7 +2,7 @@ import { createDispatcher, createMemoryTransportPair, sessionSpec } from '@vrdma
 import { createMockCluster } from '@vrdma/engine-mock';
 import { createSharedRegion } from '@vrdma/memory';
 import { type UnimemSession, unimemSpec } from '@vrdma/unimem-api';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { connectUnimem } from './connect.js';
 
 /** The smallest host: a session dispatcher and an engine session, one per plane pair. */
@@ -64,19 +64,48 @@ describe('connectUnimem', () => {
     expect(() => device.view({ ...ref, offset: host.memory.size })).toThrow(RangeError);
   });
 
-  it('pings while the keepalive feature is granted, and stops once closed', async () => {
-    const host = fakeHost(['keepalive']);
-    const device = await connectUnimem({
-      control: host.control.client,
-      data: host.data.client,
-      memory: host.memory,
+  describe('keepalive', () => {
+    // The keepalive is an interval timer: fake that clock (only that one), so the test says
+    // how many pings a span of time is worth, however slowly this machine runs it.
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     });
-    await new Promise((resolve) => setTimeout(resolve, 120));
-    expect(host.pings.count).toBeGreaterThanOrEqual(2);
-    await device.dispose();
-    const after = host.pings.count;
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(host.pings.count).toBe(after);
-    await expect(device.query()).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('pings every third of the lease while the feature is granted, and never once closed', async () => {
+      const host = fakeHost(['keepalive']); // a 60 ms lease: a ping every 20 ms
+      const device = await connectUnimem({
+        control: host.control.client,
+        data: host.data.client,
+        memory: host.memory,
+      });
+      expect(vi.getTimerCount()).toBe(1);
+      await vi.advanceTimersByTimeAsync(19);
+      expect(host.pings.count).toBe(0);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(host.pings.count).toBe(1);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(host.pings.count).toBe(6);
+
+      await device.dispose();
+      expect(vi.getTimerCount()).toBe(0);
+      await vi.advanceTimersByTimeAsync(10 * 60);
+      expect(host.pings.count).toBe(6);
+      await expect(device.query()).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    });
+
+    it('does not ping when the host did not grant it', async () => {
+      const host = fakeHost([]);
+      await connectUnimem({
+        control: host.control.client,
+        data: host.data.client,
+        memory: host.memory,
+      });
+      expect(vi.getTimerCount()).toBe(0);
+      await vi.advanceTimersByTimeAsync(10 * 60);
+      expect(host.pings.count).toBe(0);
+    });
   });
 });

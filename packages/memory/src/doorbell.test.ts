@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING } from './doorbell.js';
+import { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING, type WakeChannel } from './doorbell.js';
 import { SocketWakeChannel } from './socket-wake-channel.js';
 
 const HOST = 0;
@@ -35,8 +35,44 @@ describe('Doorbell', () => {
   });
 
   it('ends a sleep after its timeout even if nobody rings (a peer that lost the ring)', async () => {
-    const { host } = pair();
-    await host.sleep(() => false, 5);
+    const words = new Int32Array(new SharedArrayBuffer(64));
+    const atomics = atomicsWakeChannel(words, HOST, GUEST);
+    const waits: number[] = [];
+    let wordWhenWaitEnded: number | undefined;
+    const channel: WakeChannel = {
+      ...atomics,
+      receive: async (timeoutMs) => {
+        waits.push(timeoutMs);
+        await atomics.receive(timeoutMs);
+        wordWhenWaitEnded = Atomics.load(words, HOST);
+      },
+    };
+    const host = new Doorbell(words, HOST, GUEST, channel);
+    let looks = 0;
+    const sleeping = host.sleep(() => {
+      looks++;
+      return false;
+    }, 5);
+    // It looked once, found nothing, announced sleep and waits with its timeout.
+    expect(looks).toBe(1);
+    expect(waits).toEqual([5]);
+    expect(Atomics.load(words, HOST)).toBe(SLEEPING);
+    // Nobody rings. A 5 ms timeout ends the sleep long before this bound, even on a machine
+    // ten times slower; a wait that ignored its timeout would never end.
+    let guard: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      sleeping.then(() => 'ended'),
+      new Promise((resolve) => {
+        guard = setTimeout(() => resolve('still asleep after 5 s'), 5_000);
+      }),
+    ]);
+    clearTimeout(guard);
+    expect(outcome).toBe('ended');
+    // No ring claimed the sleep (a waker would have swapped the word to AWAKE first): the
+    // timeout ended it. Then the sleeper is awake again, and no doorbell was counted.
+    expect(wordWhenWaitEnded).toBe(SLEEPING);
+    expect(Atomics.load(words, HOST)).toBe(AWAKE);
+    expect(host.rings).toBe(0);
   });
 });
 

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ProcessHostOptions } from './process-host.js';
 import { testHandler } from './test-fixtures/host-handler.js';
 import { startTestProcessHost, type TestProcessHost } from './test-fixtures/spawn-process-guest.js';
+import { within } from './test-fixtures/within.js';
 
 let current: TestProcessHost | undefined;
 afterEach(async () => {
@@ -15,8 +16,11 @@ async function serveGuest(options: ProcessHostOptions = {}) {
   current ??= await startTestProcessHost(options);
   const guest = await current.spawnGuest();
   const seen: number[] = [];
-  guest.connection.transport.serve(testHandler(guest.connection.regions, seen));
-  return { guest, seen };
+  // `hung` resolves once the host holds a call it will never answer (a guest's `hang`).
+  const hung = new Promise<void>((resolve) =>
+    guest.connection.transport.serve(testHandler(guest.connection.regions, seen, resolve)),
+  );
+  return { guest, seen, hung };
 }
 
 describe('transport-shm across a child process', () => {
@@ -50,31 +54,36 @@ describe('transport-shm across a child process', () => {
     expect(report.detail).toBe("host saw the guest's bytes: true; guest sees the host's: true");
   });
 
-  it('reports a guest SIGKILLed mid-call within a second, and keeps serving others', async () => {
-    const { guest: doomed } = await serveGuest();
+  it('reports a guest SIGKILLed mid-call as DISCONNECTED, by its socket closing, and keeps serving others', async () => {
+    const { guest: doomed, hung } = await serveGuest();
+    const reasons: VrdmaError[] = [];
     const disconnected = new Promise<VrdmaError>((resolve) =>
-      doomed.connection.transport.onDisconnect(resolve),
+      doomed.connection.transport.onDisconnect((reason) => {
+        reasons.push(reason);
+        resolve(reason);
+      }),
     );
-    await new Promise<void>((resolve) => {
-      doomed.run({ cmd: 'hang' }, () => resolve()).catch(() => {});
-    });
-    const killedAt = performance.now();
+    // The command never reports: its guest dies with the call in flight at the host.
+    doomed.run({ cmd: 'hang' }).catch(() => {});
+    await hung;
     doomed.child.kill('SIGKILL');
-    const reason = await Promise.race([
-      disconnected,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no disconnect')), 1000)),
-    ]);
+    // The kernel closes a killed process's socket and that close is the disconnect: no timer
+    // is involved, so the bound only turns a missed close into a clear failure (it leaves a
+    // machine ten times slower than ours ample room).
+    const reason = await within(disconnected, 10_000, 'no disconnect');
     expect(reason.code).toBe('DISCONNECTED');
-    expect(performance.now() - killedAt).toBeLessThan(1000);
+    expect(reason.message).toMatch(/guest process closed its connection/);
+    expect(reasons).toHaveLength(1);
 
     const { guest: survivor } = await serveGuest();
     expect(await survivor.run({ cmd: 'calls', count: 50, window: 4 })).toMatchObject({ ok: true });
+    expect(reasons).toHaveLength(1);
   });
 
   it('fails the pending calls of a guest whose host detaches it', async () => {
-    const { guest } = await serveGuest();
+    const { guest, hung } = await serveGuest();
     const result = guest.run({ cmd: 'hang' });
-    await new Promise((r) => setTimeout(r, 50));
+    await hung; // the call is pending at the host
     await guest.connection.transport.close();
     expect(await result).toMatchObject({ ok: true, detail: 'the host closed the connection' });
   });

@@ -9,6 +9,9 @@ export interface CliRun {
   stderr: string;
 }
 
+/** A test that runs commands: above the longest deadline `runCli` is given (120 s). */
+export const CLI_TEST_TIMEOUT_MS = 180_000;
+
 /** Starts `vrdma <args>` from the sources, as `npm start` does. */
 export function startCli(args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', '--conditions=@vrdma/source', MAIN, ...args], {

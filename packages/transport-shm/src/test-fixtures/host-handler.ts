@@ -11,8 +11,15 @@ import {
   testFrame,
 } from './frames.js';
 
-/** The host side of the test protocol; `seen` records increments in arrival order. */
-export function testHandler(regions: RegionRegistry, seen: number[] = []): FrameHandler {
+/**
+ * The host side of the test protocol; `seen` records increments in arrival order, and
+ * `onHang` hears of each call the host takes in and will never answer.
+ */
+export function testHandler(
+  regions: RegionRegistry,
+  seen: number[] = [],
+  onHang: () => void = () => {},
+): FrameHandler {
   return (request) => {
     const callId = frameCallId(request);
     const [op, a = 0, b = 0, c = 0] = frameWords(request);
@@ -21,6 +28,7 @@ export function testHandler(regions: RegionRegistry, seen: number[] = []): Frame
         seen.push(a);
         return testFrame(FrameKind.Result, callId, [a + 1]);
       case Op.Hang:
+        onHang();
         return new Promise<Uint8Array>(() => {});
       case Op.ZeroCopy: {
         const view = regions.resolve({ region: a, offset: b, length: c });
