@@ -137,7 +137,7 @@ export function buildProgram(
     .option('--quota-bytes <bytes>', 'bytes of buffers per guest', byteSizeUnbounded)
     .option('--quota-channels <n>', 'channels per guest', nonNegativeInt)
     .option('--quota-keys <n>', 'exported keys per guest', nonNegativeInt)
-    .option('--quota-inflight <n>', 'transfers in flight per guest', nonNegativeInt)
+    .option('--quota-calls <n>', 'calls in flight per guest', positiveInt)
     .option('--weight <label=w>', 'scheduling weight of a guest label (repeatable)', weight, {})
     .option('--lease <ms>', 'detach a guest silent this long (0: never)', nonNegativeInt)
     .action(function (this: Command) {
@@ -151,7 +151,7 @@ export function buildProgram(
         quotaBytes?: number;
         quotaChannels?: number;
         quotaKeys?: number;
-        quotaInflight?: number;
+        quotaCalls?: number;
         weight: Record<string, number>;
         lease?: number;
       }>();
@@ -160,7 +160,7 @@ export function buildProgram(
         bytes: o.quotaBytes,
         channels: o.quotaChannels,
         keys: o.quotaKeys,
-        inflight: o.quotaInflight,
+        calls: o.quotaCalls,
       };
       return run(() =>
         runHost(

@@ -1,16 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { createCodec } from './codec.js';
 import { decodeFrame, FRAME_HEADER_SIZE, FrameKind } from './frame.js';
-import { makeGlobalAddress } from './kinds.js';
-import { unimemSpec } from './unimem/spec.js';
+import { transferSpec } from './test-fixtures/transfer-spec.js';
 
 describe('Codec.encodeDataRequestInto', () => {
-  const codec = createCodec(unimemSpec);
-  const write = unimemSpec.lookup('write')!;
+  const codec = createCodec(transferSpec);
+  const write = transferSpec.lookup('write')!;
   const args = {
     channel: 5,
     local: { region: 7, offset: 4096, length: 1000 },
-    remote: makeGlobalAddress(3, 0x1234_5678n),
+    remote: (3n << 48n) | 0x1234_5678n,
     key: 0xdead_beef,
     fence: true,
   };
@@ -40,7 +39,7 @@ describe('Codec.encodeDataRequestInto', () => {
       kind: FrameKind.Request,
       fnId: write.id,
       callId: 77,
-      fingerprint32: unimemSpec.fingerprint32,
+      fingerprint32: transferSpec.fingerprint32,
     });
     expect(codec.decodeArgs(write, frame)).toEqual(args);
   });
@@ -65,7 +64,7 @@ describe('Codec.encodeDataRequestInto', () => {
   });
 
   it('refuses a control-plane function with INTERNAL and writes nothing', () => {
-    const alloc = unimemSpec.lookup('alloc')!;
+    const alloc = transferSpec.lookup('alloc')!;
     const { memory, view } = slot(64);
     expect(() => codec.encodeDataRequestInto(view, 0, alloc, 1, { size: 64 })).toThrow(
       expect.objectContaining({ code: 'INTERNAL', message: 'alloc is not a data-plane function' }),

@@ -3,6 +3,9 @@ import { canonicalJson, describeSchema, type SchemaNode } from './describe-schem
 import { FRAMEWORK_ERROR_CODES } from './errors.js';
 import { fingerprintOf } from './fingerprint.js';
 import { type FixedLayout, fixedLayoutOf } from './fixed-layout.js';
+import { type KindSites, kindSitesOf } from './kind-visitor.js';
+import type { BufferRef } from './kinds.js';
+import { planResources, type Releases, type ResourcePlan } from './resources.js';
 
 /** Control-plane calls go over virtio (kicks allowed); data-plane calls over the polled ring. */
 export type Plane = 'control' | 'data';
@@ -23,6 +26,34 @@ export interface FunctionDefinition<
   errors: readonly Err[];
   /** One line for generated docs and error messages. */
   summary?: string;
+  /** 'all': a successful call releases every handle and capability the caller holds (a close). */
+  releases?: 'all';
+  /**
+   * What a data-plane call costs the host's fair scheduler; by default the total length of the
+   * buffer references in its arguments (0: not scheduled).
+   */
+  cost?: (args: z.output<z.ZodObject<Args>>) => number;
+}
+
+/** How the host manages one kind of handle, with no code of its own. */
+export interface HandleDefinition {
+  /** The function that releases a handle of this kind: its arguments hold one such handle. */
+  release: string;
+  /** Kinds whose handles must be released before this kind's when a guest departs. */
+  releasedAfter?: readonly string[];
+  /**
+   * The argument of the creating functions that gives a handle's size in bytes, charged to the
+   * guest's byte quota for as long as the handle lives.
+   */
+  bytes?: string;
+}
+
+/** How the host manages one kind of capability (see `capability()`). */
+export interface CapabilityDefinition<Err extends string = string> {
+  /** The function that releases a capability of this kind; only its owner may call it. */
+  release: string;
+  /** The code a release by anyone but the owner fails with. */
+  refusal: Err;
 }
 
 export type FunctionMap = Record<string, FunctionDefinition>;
@@ -35,6 +66,10 @@ export interface ApiDefinition<Fns extends FunctionMap, Err extends string> {
   /** Every error code the API may return, beyond the framework's own. */
   errors: readonly Err[];
   functions: Fns;
+  /** Every kind of handle the API's results hold: how it is released. */
+  handles?: Record<string, HandleDefinition>;
+  /** Every kind of capability the API's results hold: how it is released. */
+  capabilities?: Record<string, CapabilityDefinition<NoInfer<Err>>>;
 }
 
 /** A function of a defined API, compiled once: ids, schemas, canonical form, layouts. */
@@ -50,6 +85,13 @@ export interface CompiledFunction {
   /** Fixed layouts, present for data-plane functions only. */
   readonly argsLayout?: FixedLayout;
   readonly resultLayout?: FixedLayout;
+  /** Handles, capabilities and buffer references in the arguments and in the result. */
+  readonly argKinds: KindSites;
+  readonly resultKinds: KindSites;
+  /** What a successful call releases, if anything. */
+  readonly releases?: Releases;
+  /** The scheduler's cost of a data-plane call (0 for control-plane calls). */
+  cost(args: unknown): number;
 }
 
 /** A defined API: the single source of truth for stubs, dispatchers, codecs and fingerprints. */
@@ -66,6 +108,8 @@ export interface ApiSpec<Fns extends FunctionMap = FunctionMap, Err extends stri
   readonly fingerprint32: number;
   /** The canonical form that was hashed (stable JSON). */
   readonly canonical: string;
+  /** How the host keeps, counts and releases what the API hands out. */
+  readonly resources: ResourcePlan;
   lookup(name: string): CompiledFunction | undefined;
 }
 
@@ -114,7 +158,7 @@ export function defineApi<
   const Err extends string,
   const Fns extends Record<string, FunctionDefinition<ArgsShape, z.ZodType, NoInfer<Err>>>,
 >(definition: ApiDefinition<Fns, Err>): ApiSpec<Fns, Err> {
-  const { name, version, errors, functions } = definition;
+  const { name, version, errors, functions, handles = {}, capabilities = {} } = definition;
   if (!/^[a-z][a-z0-9-]*$/.test(name)) {
     throw new TypeError(`API name '${name}' must be lower-case letters, digits and dashes`);
   }
@@ -130,9 +174,12 @@ export function defineApi<
   if (entries.length > MAX_FUNCTIONS) throw new TypeError(`API '${name}': too many functions`);
 
   const declared = new Set<string>(errors);
-  const table = entries.map(([fnName, fn], index) =>
+  const compiled = entries.map(([fnName, fn], index) =>
     compileFunction(name, fnName, fn, index + 1, declared),
   );
+  const resources = planResources(name, compiled, { handles, capabilities }, declared);
+  const table = compiled.map((f) => ({ ...f, releases: resources.releases.get(f.name) }));
+  // Release functions are known only once every kind is planned.
   const canonical = canonicalJson({
     name,
     version,
@@ -143,7 +190,10 @@ export function defineApi<
       errors: [...f.errors],
       args: f.argsNode,
       result: f.resultNode,
+      ...(f.releases ? { releases: f.releases } : {}),
     })),
+    handles,
+    capabilities,
   });
   const fingerprint = fingerprintOf(canonical);
   const byName = new Map(table.map((f) => [f.name, f]));
@@ -156,6 +206,7 @@ export function defineApi<
     canonical,
     fingerprint,
     fingerprint32: Number.parseInt(fingerprint.slice(0, 8), 16) >>> 0,
+    resources,
     lookup: (fnName) => byName.get(fnName),
   };
 }
@@ -179,6 +230,8 @@ function compileFunction(
   const argsNode = describeSchema(args, `${path}(args)`);
   const resultNode = describeSchema(fn.result, `${path}(result)`);
   const data = fn.plane === 'data';
+  const argKinds = kindSitesOf(argsNode, `${path}(args)`);
+  const declaredCost = fn.cost as ((args: unknown) => number) | undefined;
   return {
     id,
     name,
@@ -190,5 +243,24 @@ function compileFunction(
     resultNode,
     argsLayout: data ? fixedLayoutOf(argsNode, `${path}(args)`) : undefined,
     resultLayout: data ? fixedLayoutOf(resultNode, `${path}(result)`) : undefined,
+    argKinds,
+    resultKinds: kindSitesOf(resultNode, `${path}(result)`),
+    releases: fn.releases === 'all' ? { all: true } : undefined,
+    cost: !data ? () => 0 : (declaredCost ?? bufferBytesOf(argKinds)),
+  };
+}
+
+/** The default cost of a data-plane call: the bytes its buffer references name. */
+function bufferBytesOf(kinds: KindSites): (args: unknown) => number {
+  const map = kinds.map;
+  if (!map || !kinds.bufferRefs) return () => 0;
+  return (args) => {
+    let bytes = 0;
+    map(args, {
+      bufferRef: (ref: BufferRef) => {
+        bytes += ref.length;
+      },
+    });
+    return bytes;
   };
 }

@@ -31,6 +31,7 @@ export type SchemaNode =
   | { type: 'union'; options: SchemaNode[] }
   | { type: 'record'; key: SchemaNode; value: SchemaNode }
   | { type: 'handle'; of: string }
+  | { type: 'capability'; of: string }
   | { type: 'buffer-ref' };
 
 export class SchemaSupportError extends Error {
@@ -65,6 +66,7 @@ const FORMAT_BOUNDS: Record<string, [number, number, boolean]> = {
 export function describeSchema(schema: z.ZodType, path: string): SchemaNode {
   const meta = kindRegistry.get(schema);
   if (meta?.kind === 'handle') return { type: 'handle', of: meta.of };
+  if (meta?.kind === 'capability') return { type: 'capability', of: meta.of };
   if (meta?.kind === 'buffer-ref') return { type: 'buffer-ref' };
   if (meta?.kind === 'bytes') return { type: 'bytes', maxLength: meta.maxLength ?? null };
 
@@ -135,7 +137,7 @@ export function describeSchema(schema: z.ZodType, path: string): SchemaNode {
       };
   }
   throw new SchemaSupportError(
-    `${path}: zod type '${def.type}' is not supported in an API spec (use numbers, bigints, booleans, strings, bytes(), enums, literals, objects, arrays, optional, nullable, default, unions, records, handle(), bufferRef())`,
+    `${path}: zod type '${def.type}' is not supported in an API spec (use numbers, bigints, booleans, strings, bytes(), enums, literals, objects, arrays, optional, nullable, default, unions, records, handle(), capability(), bufferRef())`,
   );
 }
 

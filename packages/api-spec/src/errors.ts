@@ -21,6 +21,12 @@ export const FRAMEWORK_ERROR_CODES = [
   'ABORTED',
   /** The transport failed (ring broken, message too large, ...). */
   'TRANSPORT',
+  /** A handle that is not the caller's, not of the kind expected, or released. */
+  'BAD_HANDLE',
+  /** A buffer reference outside the caller's own memory, or another range out of bounds. */
+  'OUT_OF_RANGE',
+  /** The host's limit for this guest (objects of a kind, bytes, calls in flight) is reached. */
+  'QUOTA_EXCEEDED',
 ] as const;
 
 export type FrameworkErrorCode = (typeof FRAMEWORK_ERROR_CODES)[number];

@@ -1,51 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { defineApi } from './define-api.js';
 import { describeSchema } from './describe-schema.js';
 import { isVrdmaError } from './errors.js';
 import { fixedLayoutOf } from './fixed-layout.js';
-import { bufferRef, handle } from './kinds.js';
-
-/** A data plane shaped like an RDMA device's: a transfer descriptor and a completion batch. */
-const transfers = defineApi({
-  name: 'layout-fixture',
-  version: 1,
-  errors: [],
-  functions: {
-    write: {
-      plane: 'data',
-      args: {
-        channel: handle('Channel'),
-        local: bufferRef(),
-        remote: z
-          .bigint()
-          .min(0n)
-          .max(2n ** 64n - 1n),
-        key: z.number().int().min(0).max(0xffff_ffff),
-        fence: z.boolean().default(false),
-      },
-      result: z.object({ transfer: z.number().int().min(0).max(0xffff_ffff) }),
-      errors: [],
-    },
-    poll: {
-      plane: 'data',
-      args: { channel: handle('Channel') },
-      result: z.object({
-        completions: z
-          .array(
-            z.object({
-              transfer: z.number().int().min(0).max(0xffff_ffff),
-              status: z.enum(['ok', 'no-permission', 'out-of-range', 'node-down', 'canceled']),
-              bytes: z.number().int().min(0).max(0xffff_ffff),
-            }),
-          )
-          .max(16),
-      }),
-      errors: [],
-    },
-  },
-});
+import { transferSpec as transfers } from './test-fixtures/transfer-spec.js';
 
 const write = transfers.lookup('write')!;
 const pollResult = transfers.lookup('poll')!.resultLayout!;

@@ -26,6 +26,8 @@ export function fixedLayoutOf(node: SchemaNode, path: string): FixedLayout {
       return bigintLayout(node, path);
     case 'handle':
       return numberLayout(intNode(1, 0xffff_ffff), path);
+    case 'capability':
+      return numberLayout(intNode(0, 0xffff_ffff), path);
     case 'buffer-ref':
       return objectLayout(
         [
@@ -57,7 +59,7 @@ export function fixedLayoutOf(node: SchemaNode, path: string): FixedLayout {
       return defaultLayout(fixedLayoutOf(node.inner, path), node.value);
     default:
       throw new SchemaSupportError(
-        `${path}: a ${node.type} has no fixed size; data-plane functions take numbers, bigints, booleans, enums, literals, handles, buffer references, objects and arrays with a max length`,
+        `${path}: a ${node.type} has no fixed size; data-plane functions take numbers, bigints, booleans, enums, literals, handles, capabilities, buffer references, objects and arrays with a max length`,
       );
   }
 }

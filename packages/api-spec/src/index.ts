@@ -5,11 +5,13 @@ export {
   type ApiSpec,
   type ArgsShape,
   type CallOptions,
+  type CapabilityDefinition,
   type CompiledFunction,
   defineApi,
   type ErrorCodeOf,
   type FunctionDefinition,
   type FunctionMap,
+  type HandleDefinition,
   type ImplOf,
   MAX_FUNCTIONS,
   type MethodOf,
@@ -27,6 +29,7 @@ export {
   type DispatcherOptions,
   type DispatchFailure,
 } from './dispatcher.js';
+export type { Engine, EngineSession, EngineSessionOptions } from './engine.js';
 export {
   FRAMEWORK_ERROR_CODES,
   type FrameworkErrorCode,
@@ -48,9 +51,16 @@ export {
   writeFrameHeader,
 } from './frame.js';
 export {
+  type KindMapper,
+  type KindSites,
+  type KindVisitor,
+  kindSitesOf,
+} from './kind-visitor.js';
+export {
   type BufferRef,
   bufferRef,
   bytes,
+  capability,
   type Handle,
   handle,
   type KindMeta,
@@ -62,13 +72,20 @@ export type { CallInfo, Link } from './link.js';
 export { createLoopbackLink } from './loopback.js';
 export { createMemoryTransportPair } from './memory-transport.js';
 export { type Region, regionView } from './region.js';
+export type { Releases, ResourceKind, ResourcePlan } from './resources.js';
 export {
   SESSION_FEATURES,
   type SessionFeature,
   type SessionSpec,
   sessionSpec,
 } from './session/spec.js';
-export { createStub } from './stub.js';
+export {
+  createStub,
+  type GuestCall,
+  type GuestHandler,
+  type GuestInterceptor,
+  type StubOptions,
+} from './stub.js';
 export type {
   ClientTransport,
   FrameHandler,

@@ -6,6 +6,7 @@ import { z } from 'zod';
  */
 export type KindMeta =
   | { kind: 'handle'; of: string }
+  | { kind: 'capability'; of: string }
   | { kind: 'buffer-ref' }
   | { kind: 'bytes'; maxLength?: number };
 
@@ -24,6 +25,19 @@ export type Handle<Of extends string> = number & z.$brand<Of>;
 export function handle<const Of extends string>(of: Of) {
   const schema = z.number().int().min(1).max(MAX_HANDLE).brand<Of, 'inout'>();
   kindRegistry.add(schema, { kind: 'handle', of });
+  return schema;
+}
+
+/**
+ * A capability, such as an RDMA remote key: minted by the engine, handed by its owner to other
+ * guests out of band and presented by them. The host passes it through untouched, records
+ * which guest obtained it, lets only that guest release it, and releases it when that guest
+ * leaves. What it grants is the engine's business. A plain number to applications: it travels
+ * between them out of band.
+ */
+export function capability<const Of extends string>(of: Of) {
+  const schema = z.number().int().min(0).max(MAX_HANDLE);
+  kindRegistry.add(schema, { kind: 'capability', of });
   return schema;
 }
 

@@ -5,12 +5,33 @@ import { decodeFrame, FrameKind } from './frame.js';
 import { summariseIssues } from './issues.js';
 import type { Link } from './link.js';
 
+/** One call as the guest makes it, before it is encoded. */
+export interface GuestCall {
+  readonly fn: CompiledFunction;
+  readonly args: unknown;
+  readonly options?: CallOptions;
+}
+
+export type GuestHandler = (call: GuestCall) => Promise<unknown>;
+
+/** Work around every call of a guest (as the host's interceptors): `next` sends it on. */
+export type GuestInterceptor = (next: GuestHandler) => GuestHandler;
+
+export interface StubOptions {
+  /** Run around every call, the first outermost. */
+  interceptors?: readonly GuestInterceptor[];
+}
+
 /**
  * The guest-side API object for `spec`: one method per function, typed from the spec, each
  * encoding its call, sending it over `link` and decoding the reply (or throwing the
  * VrdmaError the host returned).
  */
-export function createStub<S extends ApiSpec>(spec: S, link: Link): ApiOf<S> {
+export function createStub<S extends ApiSpec>(
+  spec: S,
+  link: Link,
+  options: StubOptions = {},
+): ApiOf<S> {
   const codec = createCodec(spec);
   let nextCallId = 1;
 
@@ -49,9 +70,15 @@ export function createStub<S extends ApiSpec>(spec: S, link: Link): ApiOf<S> {
     return parsed.data;
   };
 
+  const send: GuestHandler = (c) => call(c.fn, c.args, c.options);
+  const handler = (options.interceptors ?? []).reduceRight<GuestHandler>(
+    (next, interceptor) => interceptor(next),
+    send,
+  );
   const api: Record<string, unknown> = {};
   for (const fn of spec.table) {
-    api[fn.name] = (args?: unknown, options?: CallOptions) => call(fn, args, options);
+    api[fn.name] = (args?: unknown, callOptions?: CallOptions) =>
+      handler({ fn, args, options: callOptions });
   }
   return api as ApiOf<S>;
 }

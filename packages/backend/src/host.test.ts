@@ -1,11 +1,17 @@
 import { createMemoryTransportPair, createStub, isVrdmaError, sessionSpec } from '@vrdma/api-spec';
 import { createMockCluster, type MockCluster } from '@vrdma/engine-mock';
-import { connectUnimem } from '@vrdma/frontend';
+import { connect } from '@vrdma/frontend';
 import { createSharedRegion } from '@vrdma/memory';
-import type { GlobalAddress, UnimemEngine, UnimemSession } from '@vrdma/unimem-api';
+import {
+  type GlobalAddress,
+  type UnimemEngine,
+  type UnimemSession,
+  unimemSpec,
+} from '@vrdma/unimem-api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHost, type Host, type HostOptions } from './host.js';
 import type { DepartedGuest } from './served-guest.js';
+import { service } from './service.js';
 import { pingPongApp } from './testing/app.js';
 import { type InProcessGuest, inProcessGuest } from './testing/in-process.js';
 
@@ -14,7 +20,7 @@ let host: Host;
 
 function start(config: HostOptions['config'] = {}): Host {
   cluster = createMockCluster({ nodes: [0, 1] });
-  host = createHost({ engine: cluster.engine(0), config });
+  host = createHost({ services: [service(unimemSpec, cluster.engine(0))], config });
   return host;
 }
 
@@ -105,7 +111,8 @@ describe('handshake', () => {
     start();
     const control = createMemoryTransportPair();
     const data = createMemoryTransportPair();
-    const error = await connectUnimem({
+    const error = await connect({
+      spec: unimemSpec,
       control: control.client,
       data: data.client,
       memory: createSharedRegion(1, 64),
@@ -162,7 +169,7 @@ describe('isolation', () => {
 
 describe('quotas', () => {
   it('refuses what would pass each per-guest quota, with QUOTA_EXCEEDED, and counts nothing refused', async () => {
-    start({ quotas: { buffers: 2, bytes: 1000, channels: 1, keys: 1, inflight: 2 } });
+    start({ quotas: { kinds: { Buffer: 2, Channel: 1, Key: 1 }, bytes: 1000, calls: 2 } });
     const g = await inProcessGuest(host);
     const first = await g.device.alloc({ size: 600 });
     expect(await codeOf(g.device.alloc({ size: 500 }))).toBe('QUOTA_EXCEEDED');
@@ -177,20 +184,20 @@ describe('quotas', () => {
     );
     const { channel } = await g.device.openChannel({ depth: 8 });
     expect(await codeOf(g.device.openChannel())).toBe('QUOTA_EXCEEDED');
+    // Two waits with nothing to reap hold the guest's two calls in flight: a third call waits
+    // for nothing, it is refused; once the waits end, calls go through again.
+    const waits = [
+      g.device.wait({ channel, timeoutMs: 200 }),
+      g.device.wait({ channel, timeoutMs: 200 }),
+    ];
+    expect(await codeOf(g.device.query())).toBe('QUOTA_EXCEEDED');
+    expect((await Promise.all(waits)).map((w) => w.completions)).toEqual([[], []]);
     const local = { ...first.ref, length: 400 };
     await g.device.write({ channel, local, remote: address, key });
-    await g.device.write({ channel, local, remote: address, key });
-    expect(await codeOf(g.device.write({ channel, local, remote: address, key }))).toBe(
-      'QUOTA_EXCEEDED',
-    );
-    expect((await g.device.poll({ channel })).completions).toHaveLength(2);
-    expect(await codeOf(g.device.write({ channel, local, remote: address, key }))).toBeUndefined();
-    expect(host.guests()[0]!.ledger).toMatchObject({
-      buffers: 2,
+    expect(host.guests()[0]!.ledger).toEqual({
+      held: { Buffer: 2, Channel: 1, Key: 1 },
       bytes: 1000,
-      channels: 1,
-      keys: 1,
-      inflight: 1,
+      calls: 0,
     });
     expect(host.audit.list({ kind: 'quota' })).toHaveLength(5);
   });
@@ -228,7 +235,7 @@ describe('fairness', () => {
     cluster = createMockCluster({ nodes: [0, 1] });
     const posts: string[] = [];
     host = createHost({
-      engine: recordingWrites(cluster.engine(0), posts),
+      services: [service(unimemSpec, recordingWrites(cluster.engine(0), posts))],
       config: { quantumBytes: 256 * 1024, weights: { flood: weights.flood, calm: weights.calm } },
     });
     const target = await remotePeer(256 * 1024);
@@ -325,7 +332,7 @@ describe('cleanup', () => {
 
     await victim.crash();
     const departed = await victim.attached.departed;
-    expect(departed.ledger).toEqual({ buffers: 0, bytes: 0, channels: 0, keys: 0, inflight: 0 });
+    expect(departed.ledger).toEqual({ held: {}, bytes: 0, calls: 0 });
     expect(departed.reason).toMatch(/closed/);
 
     expect((await survivor.device.wait({ channel: sc, timeoutMs: 2_000 })).completions).toEqual([
@@ -346,13 +353,7 @@ describe('cleanup', () => {
     await g.device.alloc({ size: 100 });
     await g.device.openChannel();
     await g.device.dispose();
-    expect((await g.attached.departed).ledger).toEqual({
-      buffers: 0,
-      bytes: 0,
-      channels: 0,
-      keys: 0,
-      inflight: 0,
-    });
+    expect((await g.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 0 });
     expect(host.guests()).toEqual([]);
   });
 
@@ -404,7 +405,7 @@ describe('cleanup', () => {
 });
 
 describe('metrics', () => {
-  it('counts calls by function, errors by code, bytes moved, doorbells and latencies per guest', async () => {
+  it('counts calls by function, errors by code, bytes scheduled, doorbells and latencies per guest', async () => {
     start();
     const target = await remotePeer(1000);
     const g: InProcessGuest = await inProcessGuest(host);
@@ -423,7 +424,7 @@ describe('metrics', () => {
       free: 1,
     });
     expect(snapshot!.metrics.errors).toEqual({ BAD_HANDLE: 1 });
-    expect(snapshot!.metrics.bytesMoved).toBe(1000);
+    expect(snapshot!.metrics.scheduled).toEqual({ bytes: 1000, contendedBytes: 0 });
     expect(snapshot!.metrics.latencyUs.count).toBe(6);
     expect(snapshot!.metrics.latencyUs.p99).toBeGreaterThanOrEqual(snapshot!.metrics.latencyUs.p50);
     expect(snapshot!.metrics.transports.data.messages).toBe(2);

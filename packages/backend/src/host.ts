@@ -1,15 +1,19 @@
 import { VrdmaError } from '@vrdma/api-spec';
-import type { UnimemEngine } from '@vrdma/unimem-api';
 import { AuditLog, type AuditRecord } from './audit-log.js';
+import { CapabilityOwners } from './capability-owners.js';
 import { type HostConfig, type HostConfigInput, hostConfigSchema } from './config.js';
 import { FairScheduler } from './fair-scheduler.js';
 import { HandleTable } from './handle-table.js';
+import type { HostInterceptor } from './interceptor.js';
 import {
   type DepartedGuest,
   type GuestConnection,
   type GuestInfo,
+  type HostContext,
   ServedGuest,
 } from './served-guest.js';
+import type { Service } from './service.js';
+import { ServiceRegistry } from './service-registry.js';
 
 export interface AttachedGuest {
   readonly id: number;
@@ -21,8 +25,12 @@ export interface AttachedGuest {
 }
 
 export interface HostOptions {
-  engine: UnimemEngine;
+  /** The APIs this host serves, each a spec and the engine that implements it. */
+  // biome-ignore lint/suspicious/noExplicitAny: each service pairs its own spec with its engine
+  services: readonly Service<any>[];
   config?: HostConfigInput;
+  /** Run around every call of every guest, after the host's metrics and audit. */
+  interceptors?: readonly HostInterceptor[];
   /** Receives every audit record as it happens (isolation, quota, attach, detach). */
   onAudit?: (record: AuditRecord) => void;
 }
@@ -30,6 +38,8 @@ export interface HostOptions {
 export interface Host {
   readonly config: HostConfig;
   readonly audit: AuditLog;
+  /** The APIs served, as `name vN (fingerprint)`. */
+  readonly serves: string;
   attach(connection: GuestConnection): AttachedGuest;
   guests(): GuestInfo[];
   /** The last guests that left, with what they held when cleanup finished (should be nothing). */
@@ -40,16 +50,28 @@ export interface Host {
 const DEPARTED_KEPT = 64;
 
 /**
- * The backend: serves any number of guests on one engine. Each guest gets its own engine
- * session in its own region, behind a GuestSession that owns its handles, ledger and quotas;
- * its data-plane posts go through one fair scheduler shared by all guests.
+ * The backend: serves any number of guests, each speaking one of the host's APIs, on that
+ * API's engine. Everything it enforces comes from the specs: handles, buffer references,
+ * capabilities, quotas by kind, cleanup order, the scheduler's costs. No code per API.
  */
 export function createHost(options: HostOptions): Host {
   const config = hostConfigSchema.parse(options.config ?? {});
+  const services = new ServiceRegistry(options.services);
   const audit = new AuditLog(config.auditCapacity, options.onAudit);
-  const handles = new HandleTable();
-  const scheduler = new FairScheduler(config.quantumBytes);
-  const keyOwners = new Map<number, number>();
+  const owners = new Map<Service, CapabilityOwners>();
+  const context: HostContext = {
+    config,
+    services,
+    handles: new HandleTable(),
+    capabilitiesOf: (service) => {
+      let table = owners.get(service);
+      if (!table) owners.set(service, (table = new CapabilityOwners()));
+      return table;
+    },
+    scheduler: new FairScheduler(config.quantumBytes),
+    audit,
+    interceptors: options.interceptors ?? [],
+  };
   const live = new Map<number, ServedGuest>();
   const gone: DepartedGuest[] = [];
   let nextId = 1;
@@ -76,34 +98,20 @@ export function createHost(options: HostOptions): Host {
   const attach = (connection: GuestConnection): AttachedGuest => {
     if (closing) throw new VrdmaError('DISCONNECTED', 'the host is shutting down');
     const id = nextId++;
-    const label = connection.label ?? `guest-${id}`;
-    const scheduled = scheduler.addFlow(id, connection.weight ?? config.weights[label] ?? 1);
     const guest = new ServedGuest({
-      context: {
-        id,
-        label,
-        memory: connection.memory,
-        quotas: config.quotas,
-        handles,
-        scheduler,
-        keyOwners,
-        reportViolation: (kind, message) => audit.add({ guest: id, label, kind, message }),
-      },
+      id,
       connection,
-      engine: options.engine.openSession({ memory: connection.memory, label }),
-      scheduled,
-      hostName: config.name,
-      leaseMs: config.leaseMs,
+      host: context,
       onDeparted: (record) => {
         live.delete(id);
         gone.push(record);
         if (gone.length > DEPARTED_KEPT) gone.shift();
-        audit.add({ guest: id, label, kind: 'detach', message: record.reason });
+        audit.add({ guest: id, label: record.label, kind: 'detach', message: record.reason });
       },
       onCleanupFailure: (error) =>
         audit.add({
           guest: id,
-          label,
+          label: guest.label,
           kind: 'detach',
           message: `cleanup failed: ${String(error)}`,
         }),
@@ -111,13 +119,15 @@ export function createHost(options: HostOptions): Host {
     live.set(id, guest);
     audit.add({
       guest: id,
-      label,
+      label: guest.label,
       kind: 'attach',
-      message: `attached with region ${connection.memory.id}`,
+      message: connection.memory
+        ? `attached with region ${connection.memory.id} (${connection.memory.size} bytes)`
+        : 'attached with no shared memory',
     });
     return {
       id,
-      label,
+      label: guest.label,
       detach: (reason) =>
         guest.detach(reason ?? new VrdmaError('DISCONNECTED', 'detached by the host')),
       departed: guest.departed,
@@ -127,6 +137,7 @@ export function createHost(options: HostOptions): Host {
   return {
     config,
     audit,
+    serves: services.describe(),
     attach,
     guests: () => [...live.values()].map((g) => g.info()),
     departed: () => [...gone],

@@ -7,13 +7,21 @@ export {
   quotasSchema,
 } from './config.js';
 export { FairScheduler, type FlowStats } from './fair-scheduler.js';
-export { GuestSession } from './guest-session.js';
+export type { Holdings } from './guest-objects.js';
 export { type AttachedGuest, createHost, type Host, type HostOptions } from './host.js';
-export type { LedgerSnapshot } from './ledger.js';
-export { type GuestMetricsSnapshot, LatencyHistogram } from './metrics.js';
 export {
-  type DepartedGuest,
-  type GuestConnection,
-  type GuestInfo,
-  ServedGuest,
+  chain,
+  type GuestIdentity,
+  type HostCall,
+  type HostHandler,
+  type HostInterceptor,
+} from './interceptor.js';
+export { type GuestMetricsSnapshot, LatencyHistogram } from './metrics.js';
+export { Refusal, type RefusalKind } from './refusal.js';
+export type {
+  DepartedGuest,
+  GuestConnection,
+  GuestInfo,
+  LedgerSnapshot,
 } from './served-guest.js';
+export { type Service, service } from './service.js';

@@ -32,7 +32,6 @@ export interface TransportCounters {
 export interface GuestMetricsSnapshot {
   calls: Record<string, number>;
   errors: Record<string, number>;
-  bytesMoved: number;
   latencyUs: { count: number; p50: number; p99: number; buckets: number[] };
   transports: { control: TransportCounters; data: TransportCounters };
   /** Bytes of data-plane posts the fair scheduler started, and of those while others waited. */
@@ -44,7 +43,6 @@ export class GuestMetrics {
   readonly calls: Record<string, number> = {};
   readonly errors: Record<string, number> = {};
   readonly latency = new LatencyHistogram();
-  bytesMoved = 0;
 
   recordCall(fn: string, micros: number): void {
     this.calls[fn] = (this.calls[fn] ?? 0) + 1;
@@ -62,7 +60,6 @@ export class GuestMetrics {
     return {
       calls: { ...this.calls },
       errors: { ...this.errors },
-      bytesMoved: this.bytesMoved,
       latencyUs: {
         count: this.latency.count,
         p50: this.latency.percentile(50),

@@ -1,38 +1,63 @@
 import {
+  type ApiSpec,
   createCodec,
   createDispatcher,
   type Dispatcher,
+  type EngineSession,
   peekFrameHeader,
   type Region,
   type ServerTransport,
   sessionSpec,
   VrdmaError,
 } from '@vrdma/api-spec';
-import { type UnimemSession, unimemSpec } from '@vrdma/unimem-api';
-import type { FlowStats } from './fair-scheduler.js';
-import type { GuestContext } from './guest-session.js';
-import { GuestSession } from './guest-session.js';
-import type { LedgerSnapshot } from './ledger.js';
+import type { AuditLog } from './audit-log.js';
+import type { CapabilityOwners } from './capability-owners.js';
+import type { HostConfig } from './config.js';
+import type { FairScheduler, FlowStats } from './fair-scheduler.js';
+import { GuestObjects, type Holdings } from './guest-objects.js';
+import type { HandleTable } from './handle-table.js';
+import {
+  chain,
+  type GuestIdentity,
+  type HostHandler,
+  type HostInterceptor,
+} from './interceptor.js';
+import { audit } from './interceptors/audit.js';
+import { fairness } from './interceptors/fairness.js';
+import { isolation } from './interceptors/isolation.js';
+import { lease } from './interceptors/lease.js';
+import { metrics } from './interceptors/metrics.js';
+import { QuotaState, quotas } from './interceptors/quotas.js';
 import { GuestMetrics, type GuestMetricsSnapshot } from './metrics.js';
-import { createHandshake } from './session-handshake.js';
+import type { Service } from './service.js';
+import type { ServiceRegistry } from './service-registry.js';
+import { createHandshake, type Hello } from './session-handshake.js';
 
 /** A guest as its transports deliver it to the host. */
 export interface GuestConnection {
   /** A name for logs and weights; defaults to guest-<id>. */
   label?: string;
-  /** Control plane (virtio): session calls and control-plane API calls. */
+  /** Control plane (virtio): the session calls, and control-plane API calls. */
   control: ServerTransport;
-  /** Data plane (shared-memory ring): data-plane API calls. */
-  data: ServerTransport;
-  /** The guest's shared region: its buffers are allocated there, and only there. */
-  memory: Region;
+  /** Data plane (shared-memory ring): data-plane API calls; needed by APIs that have them. */
+  data?: ServerTransport;
+  /** The guest's shared memory: its buffers live there, and only there. Needed by APIs with buffers. */
+  memory?: Region;
   /** Overrides the weight the config gives this label. */
   weight?: number;
+}
+
+/** What a guest holds on the host: all of it is released when the guest goes. */
+export interface LedgerSnapshot extends Holdings {
+  /** Calls being served. */
+  calls: number;
 }
 
 export interface GuestInfo {
   id: number;
   label: string;
+  /** The API the guest said hello for (undefined before its hello). */
+  api?: string;
   ledger: LedgerSnapshot;
   metrics: GuestMetricsSnapshot;
 }
@@ -41,86 +66,101 @@ export interface DepartedGuest extends GuestInfo {
   reason: string;
 }
 
+/** What every guest of one host shares. */
+export interface HostContext {
+  readonly config: HostConfig;
+  readonly services: ServiceRegistry;
+  readonly handles: HandleTable;
+  capabilitiesOf(service: Service): CapabilityOwners;
+  readonly scheduler: FairScheduler;
+  readonly audit: AuditLog;
+  readonly interceptors: readonly HostInterceptor[];
+}
+
 export interface ServedGuestOptions {
-  context: Omit<GuestContext, 'metrics'>;
+  id: number;
   connection: GuestConnection;
-  engine: UnimemSession;
-  /** What the fair scheduler has given this guest so far (live). */
-  scheduled: Readonly<FlowStats>;
-  hostName: string;
-  leaseMs: number;
+  host: HostContext;
   /** Last words: what the guest held once cleanup finished (should be nothing). */
   onDeparted(record: DepartedGuest): void;
   onCleanupFailure(error: unknown): void;
 }
 
+/** A guest's state once its hello named the API it speaks. */
+interface Greeted {
+  service: Service;
+  session: EngineSession;
+  objects: GuestObjects;
+  quota: QuotaState;
+  scheduled: Readonly<FlowStats>;
+  api: Dispatcher;
+}
+
+const preHelloCodec = createCodec(sessionSpec);
+const EMPTY: LedgerSnapshot = { held: {}, bytes: 0, calls: 0 };
+
 /**
- * One attached guest, from its hello to its cleanup: serves its two transports (session calls
- * and API calls on the control plane, API calls on the data plane), refuses API calls before
- * hello, times every call, and releases everything it holds when it leaves, whatever the cause.
+ * One attached guest, from its hello to its cleanup: routes it to the API it names, opens its
+ * engine session, serves its calls through the host's interceptors, and releases everything it
+ * holds when it leaves, whatever the cause: in the spec's release order, then the session.
  */
 export class ServedGuest {
   readonly metrics = new GuestMetrics();
   readonly departed: Promise<DepartedGuest>;
   lastSeen = Date.now();
-  private readonly session: GuestSession;
-  private readonly api: Dispatcher;
-  private readonly handshake: Dispatcher;
-  private readonly codec = createCodec(unimemSpec);
-  private greeted = false;
+  private readonly identity: GuestIdentity;
+  private greeted: Greeted | undefined;
   private leaving = false;
   private settle!: (record: DepartedGuest) => void;
 
   constructor(private readonly options: ServedGuestOptions) {
-    const { context, connection } = options;
+    const { connection, host } = options;
+    this.identity = { id: options.id, label: connection.label ?? `guest-${options.id}` };
     this.departed = new Promise((resolve) => {
       this.settle = resolve;
     });
-    this.session = new GuestSession({ ...context, metrics: this.metrics }, options.engine);
-    this.api = createDispatcher(unimemSpec, this.session, {
-      onFailure: ({ error }) => this.metrics.recordError(error.code),
-    });
-    this.handshake = createHandshake({
-      host: options.hostName,
-      guest: context.id,
-      leaseMs: options.leaseMs,
-      onGreeted: () => {
-        this.greeted = true;
-      },
+    const handshake = createHandshake({
+      host: host.config.name,
+      guest: options.id,
+      leaseMs: host.config.leaseMs,
+      onHello: (hello) => this.greet(hello),
+      onPing: () => this.touch(),
       onGoodbye: () => void this.detach(new VrdmaError('DISCONNECTED', 'the guest said goodbye')),
     });
-    connection.control.serve((frame) => {
-      if (peekFrameHeader(frame)?.fingerprint32 === sessionSpec.fingerprint32) {
-        this.lastSeen = Date.now();
-        return this.handshake.handle(frame);
-      }
-      return this.serveApi(frame);
-    });
-    connection.data.serve((frame) => this.serveApi(frame));
+    connection.control.serve((frame) =>
+      peekFrameHeader(frame)?.fingerprint32 === sessionSpec.fingerprint32
+        ? handshake.handle(frame)
+        : this.serveApi(frame),
+    );
+    connection.data?.serve((frame) => this.serveApi(frame));
     connection.control.onDisconnect((reason) => void this.detach(reason));
-    connection.data.onDisconnect((reason) => void this.detach(reason));
+    connection.data?.onDisconnect((reason) => void this.detach(reason));
   }
 
   get id(): number {
-    return this.options.context.id;
+    return this.identity.id;
   }
 
   get label(): string {
-    return this.options.context.label;
+    return this.identity.label;
   }
 
   info(): GuestInfo {
     const { control, data } = this.options.connection;
+    const greeted = this.greeted;
     return {
       id: this.id,
       label: this.label,
-      ledger: this.session.ledger.snapshot(),
+      api: greeted?.service.spec.name,
+      ledger: greeted
+        ? { ...greeted.objects.holdings(), calls: greeted.quota.inflight }
+        : { ...EMPTY, held: {} },
       metrics: this.metrics.snapshot(
         {
           control: { messages: control.metrics.messages, doorbells: control.metrics.doorbells },
-          data: { messages: data.metrics.messages, doorbells: data.metrics.doorbells },
+          data: { messages: data?.metrics.messages ?? 0, doorbells: data?.metrics.doorbells ?? 0 },
         },
-        this.options.scheduled,
+        greeted?.scheduled ?? { bytes: 0, contendedBytes: 0 },
       ),
     };
   }
@@ -129,31 +169,118 @@ export class ServedGuest {
   async detach(reason: VrdmaError): Promise<void> {
     if (this.leaving) return this.departed.then(() => undefined);
     this.leaving = true;
-    this.options.context.scheduler.removeFlow(this.id, reason);
-    try {
-      await this.session.dispose();
-    } catch (error) {
-      this.options.onCleanupFailure(error);
-    }
+    this.options.host.scheduler.removeFlow(this.id, reason);
+    if (this.greeted) await this.releaseEverything(this.greeted);
     const { control, data } = this.options.connection;
-    await Promise.allSettled([control.close(), data.close()]);
+    await Promise.allSettled([control.close(), data?.close()]);
     const record: DepartedGuest = { ...this.info(), reason: reason.message };
+    // The record shows anything the engine failed to release; the host's tables keep nothing.
+    this.greeted?.objects.forgetAll();
     this.options.onDeparted(record);
     this.settle(record);
   }
 
-  private async serveApi(frame: Uint8Array): Promise<Uint8Array> {
+  private touch(): void {
     this.lastSeen = Date.now();
-    const header = peekFrameHeader(frame);
+  }
+
+  private greet(hello: Hello): void {
+    if (this.leaving) throw new VrdmaError('DISCONNECTED', 'the guest is leaving');
+    const { host, connection } = this.options;
+    const service = host.services.select(hello);
+    const { spec } = service;
+    if (spec.resources.usesBuffers && !connection.memory)
+      throw new VrdmaError(
+        'INVALID_ARGUMENT',
+        `${spec.name} keeps buffers in shared memory: attach the guest with a memory region`,
+      );
+    if (spec.table.some((f) => f.plane === 'data') && !connection.data)
+      throw new VrdmaError(
+        'INVALID_ARGUMENT',
+        `${spec.name} has data-plane calls: attach the guest with a data-plane transport`,
+      );
+    let session: EngineSession;
+    try {
+      session = service.engine.openSession({ memory: connection.memory, label: this.label });
+    } catch (error) {
+      throw new VrdmaError('INTERNAL', `the ${spec.name} engine refused a session`, {
+        cause: error,
+      });
+    }
+    const objects = new GuestObjects(
+      this.identity,
+      spec,
+      host.handles,
+      host.capabilitiesOf(service),
+      connection.memory ? [connection.memory] : [],
+    );
+    const quota = new QuotaState();
+    const weight = connection.weight ?? host.config.weights[this.label] ?? 1;
+    const scheduled = host.scheduler.addFlow(this.id, weight);
+    const handler = chain(
+      [
+        lease(() => this.touch()),
+        metrics(this.metrics),
+        audit(host.audit),
+        ...host.interceptors,
+        quotas(host.config.quotas, objects, quota),
+        isolation(objects),
+        fairness(host.scheduler),
+      ],
+      engineCall(session),
+    );
+    this.greeted = {
+      service,
+      session,
+      objects,
+      quota,
+      scheduled,
+      api: createDispatcher(spec, implOf(spec, this.identity, handler)),
+    };
+  }
+
+  private async serveApi(frame: Uint8Array): Promise<Uint8Array> {
     if (!this.greeted) {
+      const header = peekFrameHeader(frame);
       const refusal = new VrdmaError('TRANSPORT', 'say hello before any other call');
       this.metrics.recordError(refusal.code);
-      return this.codec.encodeError(header?.fnId ?? 0, header?.callId ?? 0, refusal);
+      return preHelloCodec.encodeError(header?.fnId ?? 0, header?.callId ?? 0, refusal);
     }
-    const started = performance.now();
-    const reply = await this.api.handle(frame);
-    const fn = header ? unimemSpec.table[header.fnId - 1] : undefined;
-    this.metrics.recordCall(fn?.name ?? 'unknown', (performance.now() - started) * 1000);
-    return reply;
+    return this.greeted.api.handle(frame);
   }
+
+  /**
+   * What the guest holds, released one by one in the spec's order (capabilities, then handles,
+   * dependants first), then the whole engine session. A failure is reported and cleanup goes
+   * on; what the session's disposal released is forgotten even if a release call failed.
+   */
+  private async releaseEverything({ session, objects }: Greeted): Promise<void> {
+    const calls = session as unknown as Record<string, (args: unknown) => Promise<unknown>>;
+    for (const release of objects.pendingReleases()) {
+      try {
+        await calls[release.fn.name]!(release.args);
+        release.forget();
+      } catch (error) {
+        this.options.onCleanupFailure(error);
+      }
+    }
+    try {
+      await session.dispose();
+      objects.forgetAll();
+    } catch (error) {
+      this.options.onCleanupFailure(error);
+    }
+  }
+}
+
+function engineCall(session: EngineSession): HostHandler {
+  const calls = session as unknown as Record<string, (args: unknown) => unknown>;
+  return async (call) => calls[call.fn.name]!(call.args);
+}
+
+/** The dispatcher's implementation: every function goes through `handler`. */
+function implOf(spec: ApiSpec, guest: GuestIdentity, handler: HostHandler) {
+  const impl: Record<string, (args: unknown) => Promise<unknown>> = {};
+  for (const fn of spec.table) impl[fn.name] = (args) => handler({ guest, spec, fn, args });
+  return impl as never;
 }

@@ -3,34 +3,41 @@ import {
   type Dispatcher,
   SESSION_FEATURES,
   sessionSpec,
-  shortFingerprint,
   VrdmaError,
 } from '@vrdma/api-spec';
-import { unimemSpec } from '@vrdma/unimem-api';
+
+/** What a guest says in its hello. */
+export interface Hello {
+  api: string;
+  version: number;
+  fingerprint: string;
+  label?: string;
+}
 
 export interface HandshakeOptions {
   host: string;
   guest: number;
   leaseMs: number;
-  onGreeted(): void;
+  /** Accepts the guest for the API it names, or throws the error it gets (a typed refusal). */
+  onHello(hello: Hello): void;
+  onPing(): void;
   onGoodbye(): void;
 }
 
 /**
- * The host's side of the session spec for one guest: hello checks that the guest was built
- * against the API the host serves (name and full fingerprint) and grants the features both know.
+ * The host's side of the session spec for one guest: hello is accepted once, for the API the
+ * guest names (checked by `onHello`), with the features both sides know.
  */
 export function createHandshake(options: HandshakeOptions): Dispatcher {
+  let greeted = false;
   return createDispatcher(sessionSpec, {
-    hello: ({ api, version, fingerprint, features }) => {
-      if (api !== unimemSpec.name || fingerprint !== unimemSpec.fingerprint) {
-        throw new VrdmaError(
-          'FINGERPRINT_MISMATCH',
-          `guest built against ${api} v${version} (${shortFingerprint(fingerprint)}), host serves ${unimemSpec.name} v${unimemSpec.version} (${shortFingerprint(unimemSpec.fingerprint)})`,
-        );
-      }
-      options.onGreeted();
-      const granted = features.filter((f) => (SESSION_FEATURES as readonly string[]).includes(f));
+    hello: (hello) => {
+      if (greeted) throw new VrdmaError('INVALID_ARGUMENT', 'this guest already said hello');
+      options.onHello(hello);
+      greeted = true;
+      const granted = hello.features.filter((f) =>
+        (SESSION_FEATURES as readonly string[]).includes(f),
+      );
       return {
         host: options.host,
         guest: options.guest,
@@ -38,7 +45,9 @@ export function createHandshake(options: HandshakeOptions): Dispatcher {
         leaseMs: options.leaseMs,
       };
     },
-    ping: () => undefined,
+    ping: () => {
+      options.onPing();
+    },
     goodbye: () => {
       // After the reply has gone out.
       setImmediate(options.onGoodbye);

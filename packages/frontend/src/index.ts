@@ -1,8 +1,2 @@
-export {
-  type Connection,
-  type ConnectOptions,
-  connect,
-  connectUnimem,
-  type RemoteUnimemSession,
-} from './connect.js';
+export { type Connection, type ConnectOptions, connect } from './connect.js';
 export { createPlaneRouter } from './plane-router.js';

@@ -19,6 +19,11 @@ export {
   offsetAddress,
 } from './global-address.js';
 export {
+  type RemoteUnimemSession,
+  type UnimemConnection,
+  unimemSession,
+} from './remote-session.js';
+export {
   type Completion,
   type CompletionStatus,
   completionStatus,

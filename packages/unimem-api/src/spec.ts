@@ -1,4 +1,4 @@
-import { bufferRef, defineApi, handle } from '@vrdma/api-spec';
+import { bufferRef, capability, defineApi, handle } from '@vrdma/api-spec';
 import { z } from 'zod';
 import { globalAddress } from './global-address.js';
 
@@ -55,22 +55,13 @@ const transferArgs = {
   /** Where the bytes go (write) or come from (read); `local.length` bytes from there. */
   remote: globalAddress(),
   /** The key that exports the remote buffer (`exportBuffer`), even if it is the caller's own. */
-  key: z.number().int().min(0).max(0xffff_ffff),
+  key: capability('Key'),
   /** Start only after every earlier transfer of this channel has finished. */
   fence: z.boolean().default(false),
 };
 
 /** What `write` and `read` may fail with; what only the remote side knows ends in the completion. */
-const transferErrors = [
-  'NOT_OPEN',
-  'BAD_HANDLE',
-  'OUT_OF_RANGE',
-  'TOO_LONG',
-  'MISALIGNED',
-  'CHANNEL_FULL',
-  'QUOTA_EXCEEDED',
-  'NODE_DOWN',
-] as const;
+const transferErrors = ['NOT_OPEN', 'TOO_LONG', 'MISALIGNED', 'CHANNEL_FULL', 'NODE_DOWN'] as const;
 
 const transferResult = z.object({
   /** Identifies the transfer in its completion. */
@@ -97,19 +88,23 @@ export const unimemSpec = defineApi({
   errors: [
     'NOT_OPEN',
     'ALREADY_OPEN',
-    'BAD_HANDLE',
     'BAD_KEY',
     'NO_MEMORY',
-    'OUT_OF_RANGE',
     'NO_PERMISSION',
     'TOO_LONG',
     'MISALIGNED',
     'NODE_DOWN',
     'CHANNEL_FULL',
     'LIMIT_REACHED',
-    'QUOTA_EXCEEDED',
     'BUSY',
   ],
+  // Buffers are charged their size; channels are closed before buffers, whose transfers they hold.
+  handles: {
+    Channel: { release: 'closeChannel' },
+    Buffer: { release: 'free', bytes: 'size', releasedAfter: ['Channel'] },
+  },
+  // A key crosses guests on purpose: its owner hands it out; only its owner may revoke it.
+  capabilities: { Key: { release: 'revoke', refusal: 'BAD_KEY' } },
   functions: {
     /**
      * Attaches the caller to the device. Every other call needs an open device (NOT_OPEN).
@@ -130,6 +125,7 @@ export const unimemSpec = defineApi({
       args: {},
       result: z.void(),
       errors: ['NOT_OPEN'],
+      releases: 'all',
     },
     /** The device's node, the reachable nodes and the limits, as `open` returned them. */
     query: {
@@ -155,14 +151,14 @@ export const unimemSpec = defineApi({
           .optional(),
       },
       result: z.object({ buffer: handle('Buffer'), ref: bufferRef(), address: globalAddress() }),
-      errors: ['NOT_OPEN', 'NO_MEMORY', 'MISALIGNED', 'QUOTA_EXCEEDED', 'TOO_LONG'],
+      errors: ['NOT_OPEN', 'NO_MEMORY', 'MISALIGNED', 'TOO_LONG'],
     },
     /** Frees a buffer and revokes every key that exports it. BUSY while transfers use it. */
     free: {
       plane: 'control',
       args: { buffer: handle('Buffer') },
       result: z.void(),
-      errors: ['NOT_OPEN', 'BAD_HANDLE', 'BUSY'],
+      errors: ['NOT_OPEN', 'BUSY'],
     },
     /**
      * Grants remote access to a buffer: transfers from any node that present the returned key
@@ -172,11 +168,11 @@ export const unimemSpec = defineApi({
       plane: 'control',
       args: { buffer: handle('Buffer'), access: z.enum(['read', 'write', 'read-write']) },
       result: z.object({
-        key: z.number().int().min(1).max(0xffff_ffff),
+        key: capability('Key'),
         address: globalAddress(),
         length: z.number().int().min(0),
       }),
-      errors: ['NOT_OPEN', 'BAD_HANDLE', 'QUOTA_EXCEEDED', 'LIMIT_REACHED'],
+      errors: ['NOT_OPEN', 'LIMIT_REACHED'],
     },
     /**
      * Withdraws a key: every transfer queued after this call that presents it fails with
@@ -185,7 +181,7 @@ export const unimemSpec = defineApi({
      */
     revoke: {
       plane: 'control',
-      args: { key: z.number().int().min(1).max(0xffff_ffff) },
+      args: { key: capability('Key') },
       result: z.void(),
       errors: ['NOT_OPEN', 'BAD_KEY'],
     },
@@ -194,14 +190,14 @@ export const unimemSpec = defineApi({
       plane: 'control',
       args: { depth: z.number().int().min(1).max(0xffff).optional() },
       result: z.object({ channel: handle('Channel'), depth: z.number().int().min(1).max(0xffff) }),
-      errors: ['NOT_OPEN', 'LIMIT_REACHED', 'QUOTA_EXCEEDED', 'TOO_LONG'],
+      errors: ['NOT_OPEN', 'LIMIT_REACHED', 'TOO_LONG'],
     },
     /** Closes a channel; its unfinished transfers complete as 'canceled' and are dropped. */
     closeChannel: {
       plane: 'control',
       args: { channel: handle('Channel') },
       result: z.void(),
-      errors: ['NOT_OPEN', 'BAD_HANDLE'],
+      errors: ['NOT_OPEN'],
     },
     /**
      * RDMA put: queues a copy of `local` to `remote`. Returns once queued; the completion
@@ -229,7 +225,7 @@ export const unimemSpec = defineApi({
         max: z.number().int().min(1).max(MAX_COMPLETIONS).default(MAX_COMPLETIONS),
       },
       result: completions,
-      errors: ['NOT_OPEN', 'BAD_HANDLE'],
+      errors: ['NOT_OPEN'],
     },
     /**
      * As `poll`, but waits up to `timeoutMs` for at least one completion; an empty list means
@@ -243,7 +239,7 @@ export const unimemSpec = defineApi({
         timeoutMs: z.number().int().min(0).max(600_000).default(1_000),
       },
       result: completions,
-      errors: ['NOT_OPEN', 'BAD_HANDLE'],
+      errors: ['NOT_OPEN'],
     },
   },
 });

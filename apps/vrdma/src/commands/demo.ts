@@ -65,7 +65,7 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<number
     for (const g of deployment.host.guests()) {
       const calls = Object.values(g.metrics.calls).reduce((a, b) => a + b, 0);
       out.line(
-        `  ${g.label}: ${calls} calls, ${formatBytes(g.metrics.bytesMoved)} moved, ${g.metrics.transports.control.doorbells + g.metrics.transports.data.doorbells} interrupts, ${Object.keys(g.metrics.errors).length} error kinds`,
+        `  ${g.label}: ${calls} calls, ${formatBytes(g.metrics.scheduled.bytes)} posted, ${g.metrics.transports.control.doorbells + g.metrics.transports.data.doorbells} interrupts, ${Object.keys(g.metrics.errors).length} error kinds`,
       );
     }
     const verdict =

@@ -1,14 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHost, type HostConfigInput } from '@vrdma/backend';
+import { createHost, type HostConfigInput, service } from '@vrdma/backend';
 import {
   createLocalCluster,
   type EngineConfigInput,
   loadClusterConfig,
   startTcpNode,
 } from '@vrdma/engine-unimem';
-import type { UnimemEngine } from '@vrdma/unimem-api';
+import { type UnimemEngine, unimemSpec } from '@vrdma/unimem-api';
 import { z } from 'zod';
 import { listenForGuests } from '../compose/process-host.js';
 import type { Output } from './output.js';
@@ -23,7 +23,8 @@ export interface HostCommandOptions {
   nodes: number;
   cluster?: string;
   node?: number;
-  quotas: { buffers?: number; bytes?: number; channels?: number; keys?: number; inflight?: number };
+  /** Unimem's kinds by their flags, bytes of buffers and calls in flight, per guest. */
+  quotas: { buffers?: number; bytes?: number; channels?: number; keys?: number; calls?: number };
   weights: Record<string, number>;
   leaseMs?: number;
 }
@@ -50,9 +51,12 @@ export async function runHost(
     ...(file.host as HostConfigInput | undefined),
     ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
   };
+  const { buffers, channels, keys, bytes, calls } = options.quotas;
+  const kinds = { Buffer: buffers, Channel: channels, Key: keys };
   hostConfig.quotas = {
     ...hostConfig.quotas,
-    ...Object.fromEntries(Object.entries(options.quotas).filter(([, v]) => v !== undefined)),
+    kinds: { ...hostConfig.quotas?.kinds, ...definedOnly(kinds) },
+    ...definedOnly({ bytes, calls }),
   };
   hostConfig.weights = { ...hostConfig.weights, ...options.weights };
   const engineConfig = file.engine as EngineConfigInput | undefined;
@@ -76,7 +80,7 @@ export async function runHost(
   }
 
   const host = createHost({
-    engine,
+    services: [service(unimemSpec, engine)],
     config: hostConfig,
     onAudit: (record) => {
       if (record.kind === 'isolation' || record.kind === 'quota')
@@ -97,4 +101,13 @@ export async function runHost(
   await shutdownEngine();
   out.line('host stopped');
   return 0;
+}
+
+function definedOnly<T extends Record<string, number | undefined>>(
+  values: T,
+): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    number
+  >;
 }

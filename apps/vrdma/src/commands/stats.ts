@@ -36,15 +36,18 @@ export async function fetchStats(path: string): Promise<StatsSnapshot> {
 
 export function formatStats(snapshot: StatsSnapshot): string {
   const lines = [
-    'guest                 calls    errors   bytes moved   kicks+irqs   p50 µs   p99 µs   held',
+    'guest                 calls    errors   bytes posted   kicks+irqs   p50 µs   p99 µs   held',
   ];
   for (const g of snapshot.guests) {
     const calls = Object.values(g.metrics.calls).reduce((a, b) => a + b, 0);
     const errors = Object.values(g.metrics.errors).reduce((a, b) => a + b, 0);
     const bells = g.metrics.transports.control.doorbells + g.metrics.transports.data.doorbells;
-    const held = `${g.ledger.buffers} buf, ${g.ledger.channels} ch, ${g.ledger.keys} keys`;
+    const held =
+      Object.entries(g.ledger.held)
+        .map(([kind, n]) => `${n} ${kind}`)
+        .join(', ') || 'nothing';
     lines.push(
-      `${`${g.label} (${g.id})`.padEnd(20)} ${String(calls).padStart(7)} ${String(errors).padStart(9)} ${String(g.metrics.bytesMoved).padStart(13)} ${String(bells).padStart(12)} ${String(g.metrics.latencyUs.p50).padStart(8)} ${String(g.metrics.latencyUs.p99).padStart(8)}   ${held}`,
+      `${`${g.label} (${g.id})`.padEnd(20)} ${String(calls).padStart(7)} ${String(errors).padStart(9)} ${String(g.metrics.scheduled.bytes).padStart(14)} ${String(bells).padStart(12)} ${String(g.metrics.latencyUs.p50).padStart(8)} ${String(g.metrics.latencyUs.p99).padStart(8)}   ${held}`,
     );
   }
   if (snapshot.guests.length === 0) lines.push('(no guest attached)');

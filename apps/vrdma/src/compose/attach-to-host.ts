@@ -1,6 +1,6 @@
 import { createConnection } from 'node:net';
 import { VrdmaError } from '@vrdma/api-spec';
-import { connectUnimem, type RemoteUnimemSession } from '@vrdma/frontend';
+import { type Connection, connect } from '@vrdma/frontend';
 import { openMappedRegion } from '@vrdma/memory';
 import { connectToProcessHost } from '@vrdma/transport-shm';
 import {
@@ -8,6 +8,12 @@ import {
   streamNotificationSource,
   streamNotifier,
 } from '@vrdma/transport-virtio';
+import {
+  type RemoteUnimemSession,
+  type UnimemSpec,
+  unimemSession,
+  unimemSpec,
+} from '@vrdma/unimem-api';
 import type { TransportCounters } from '../workloads/requests.js';
 import {
   ATTACH_PROTOCOL_VERSION,
@@ -17,7 +23,7 @@ import {
 } from './attach-protocol.js';
 
 export interface AttachedDevice {
-  device: RemoteUnimemSession;
+  device: RemoteUnimemSession<Connection<UnimemSpec>>;
   counters(): TransportCounters;
 }
 
@@ -68,13 +74,16 @@ export async function attachToHost(
   });
   if (rest.length > 0) socket.emit('data', rest);
   const data = await connectToProcessHost(welcome.data, { token: welcome.token });
-  const device = await connectUnimem({
-    control,
-    data: data.transport,
-    memory,
-    label: options.label,
-    timeoutMs: options.timeoutMs,
-  });
+  const device = unimemSession(
+    await connect({
+      spec: unimemSpec,
+      control,
+      data: data.transport,
+      memory,
+      label: options.label,
+      timeoutMs: options.timeoutMs,
+    }),
+  );
   await device.open();
   return {
     device,

@@ -1,7 +1,12 @@
-import { createHost, type Host, type HostConfigInput } from '@vrdma/backend';
+import { createHost, type Host, type HostConfigInput, service } from '@vrdma/backend';
 import { createMockCluster } from '@vrdma/engine-mock';
 import { createLocalCluster, type EngineConfigInput } from '@vrdma/engine-unimem';
-import type { GlobalAddress, UnimemEngine, UnimemSession } from '@vrdma/unimem-api';
+import {
+  type GlobalAddress,
+  type UnimemEngine,
+  type UnimemSession,
+  unimemSpec,
+} from '@vrdma/unimem-api';
 import type { Target } from '../workloads/workloads.js';
 import type { GuestHandle } from './guest-handle.js';
 import { startThreadGuest } from './thread-guests.js';
@@ -48,7 +53,10 @@ export class Deployment {
   static create(options: DeploymentOptions): Deployment {
     const nodes = Array.from({ length: options.nodes }, (_, i) => i);
     const cluster = makeCluster(nodes, options);
-    const host = createHost({ engine: cluster.node(0), config: options.host });
+    const host = createHost({
+      services: [service(unimemSpec, cluster.node(0))],
+      config: options.host,
+    });
     return new Deployment(cluster, host, nodes);
   }
 

@@ -4,9 +4,10 @@
  * the device, then runs the workloads the host asks for.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { connectUnimem } from '@vrdma/frontend';
+import { connect } from '@vrdma/frontend';
 import { connectToThreadHost } from '@vrdma/transport-shm';
 import { connectToVirtioThreadHost } from '@vrdma/transport-virtio';
+import { unimemSession, unimemSpec } from '@vrdma/unimem-api';
 import { runWorkload } from '../workloads/requests.js';
 import { isWorkloadMessage } from './guest-rpc.js';
 
@@ -22,7 +23,9 @@ const region = {
   size: memory.buffer.byteLength,
   bytes: new Uint8Array(memory.buffer),
 };
-const device = await connectUnimem({ control, data: data.transport, memory: region, label });
+const device = unimemSession(
+  await connect({ spec: unimemSpec, control, data: data.transport, memory: region, label }),
+);
 await device.open();
 
 const counters = () => ({

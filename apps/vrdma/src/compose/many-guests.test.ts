@@ -11,7 +11,7 @@ function as<K extends WorkloadResult['kind']>(
   return result as Extract<WorkloadResult, { kind: K }>;
 }
 
-const EMPTY_LEDGER = { buffers: 0, bytes: 0, channels: 0, keys: 0, inflight: 0 };
+const EMPTY_LEDGER = { held: {}, bytes: 0, calls: 0 };
 
 for (const guests of ['thread', 'process'] as GuestKind[]) {
   for (const engineKind of ['mock', 'unimem'] as const) {
@@ -81,11 +81,11 @@ for (const guests of ['thread', 'process'] as GuestKind[]) {
           6,
         );
         const ownerLedger = d.host.guests().find((g) => g.id === owner!.attached.id)!.ledger;
-        expect(ownerLedger).toMatchObject({ buffers: 1, channels: 1, keys: 1 });
+        expect(ownerLedger.held).toEqual({ Buffer: 1, Channel: 1, Key: 1 });
       });
 
       it('enforces per-guest quotas', async () => {
-        const d = deploy({ host: { quotas: { buffers: 3 } } });
+        const d = deploy({ host: { quotas: { kinds: { Buffer: 3 } } } });
         const g = await d.startGuest(guests, 'quota', 1 << 20);
         expect(
           as(

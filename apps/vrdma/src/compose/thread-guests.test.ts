@@ -1,5 +1,6 @@
-import { createHost, type Host } from '@vrdma/backend';
+import { createHost, type Host, service } from '@vrdma/backend';
 import { createLocalCluster, type LocalCluster } from '@vrdma/engine-unimem';
+import { unimemSpec } from '@vrdma/unimem-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startThreadGuest } from './thread-guests.js';
 
@@ -14,7 +15,7 @@ afterEach(async () => {
 describe('guests in worker threads', () => {
   it('run an application over virtio and the shm ring, with verified data', async () => {
     cluster = createLocalCluster({ nodes: [0, 1] });
-    host = createHost({ engine: cluster.node(0) });
+    host = createHost({ services: [service(unimemSpec, cluster.node(0))] });
     const peer = cluster.node(1).openSession();
     await peer.open();
     const target = await peer.alloc({ size: 1 << 20 });
@@ -36,12 +37,6 @@ describe('guests in worker threads', () => {
     const counters = await guest.run({ kind: 'transport-counters' });
     expect(counters.kind).toBe('transport-counters');
     await guest.kill();
-    expect((await guest.attached.departed).ledger).toEqual({
-      buffers: 0,
-      bytes: 0,
-      channels: 0,
-      keys: 0,
-      inflight: 0,
-    });
+    expect((await guest.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 0 });
   });
 });

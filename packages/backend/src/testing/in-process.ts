@@ -1,12 +1,18 @@
 import { createMemoryTransportPair, type Region, type SessionFeature } from '@vrdma/api-spec';
-import { connectUnimem, type RemoteUnimemSession } from '@vrdma/frontend';
+import { type Connection, connect } from '@vrdma/frontend';
 import { createSharedRegion } from '@vrdma/memory';
+import {
+  type RemoteUnimemSession,
+  type UnimemSpec,
+  unimemSession,
+  unimemSpec,
+} from '@vrdma/unimem-api';
 import type { AttachedGuest, Host } from '../host.js';
 
 let nextRegion = 100;
 
 export interface InProcessGuest {
-  device: RemoteUnimemSession;
+  device: RemoteUnimemSession<Connection<UnimemSpec>>;
   attached: AttachedGuest;
   memory: Region;
   /** Simulates a crash: both transports drop, without a goodbye. */
@@ -28,13 +34,16 @@ export async function inProcessGuest(
     data: data.server,
     memory,
   });
-  const device = await connectUnimem({
-    control: control.client,
-    data: data.client,
-    memory,
-    label: options.label,
-    features: options.features,
-  });
+  const device = unimemSession(
+    await connect({
+      spec: unimemSpec,
+      control: control.client,
+      data: data.client,
+      memory,
+      label: options.label,
+      features: options.features,
+    }),
+  );
   await device.open();
   return {
     device,

@@ -1,0 +1,24 @@
+import type { ApiOf, ApiSpec } from './define-api.js';
+import type { Region } from './region.js';
+
+export interface EngineSessionOptions {
+  /**
+   * Where the session's buffers live: memory the tenant (a guest) can see. The engine keeps its
+   * own records in its own memory, never in the region. Absent for APIs without buffers, or
+   * when the engine should allocate memory of its own.
+   */
+  memory?: Region;
+  /** A name for logs and errors, e.g. the guest's label. */
+  label?: string;
+}
+
+/** One tenant of an engine: the API of spec `S`, and a way to release everything it holds. */
+export type EngineSession<S extends ApiSpec = ApiSpec> = ApiOf<S> & {
+  /** Releases everything the session holds, whatever state it is in; idempotent. */
+  dispose(): Promise<void>;
+};
+
+/** A device that implements an API: what a host serves to its guests, or an application uses natively. */
+export interface Engine<S extends ApiSpec = ApiSpec> {
+  openSession(options?: EngineSessionOptions): EngineSession<S>;
+}

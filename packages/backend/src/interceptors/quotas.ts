@@ -1,0 +1,50 @@
+import type { Quotas } from '../config.js';
+import type { GuestObjects } from '../guest-objects.js';
+import type { HostInterceptor } from '../interceptor.js';
+import { Refusal } from '../refusal.js';
+
+/** Calls in flight and reservations of one guest, as the quota interceptor keeps them. */
+export class QuotaState {
+  inflight = 0;
+  readonly reserved = new Map<string, number>();
+  reservedBytes = 0;
+}
+
+/**
+ * Per-guest limits, by the spec's own kind names: objects of each kind, bytes of sized handles
+ * and calls in flight. What a call would create is reserved before the engine is called, so
+ * concurrent calls cannot overshoot a limit together; QUOTA_EXCEEDED otherwise.
+ */
+export function quotas(limits: Quotas, objects: GuestObjects, state: QuotaState): HostInterceptor {
+  const limitOf = (kind: string) => limits.kinds[kind] ?? limits.perKind;
+  return (next) => async (call) => {
+    const { fn } = call;
+    if (state.inflight + 1 > limits.calls)
+      throw new Refusal(
+        'quota',
+        'QUOTA_EXCEEDED',
+        `quota of ${limits.calls} calls in flight reached`,
+      );
+    const kinds = [...fn.resultKinds.handles, ...fn.resultKinds.capabilities];
+    for (const kind of kinds) {
+      const reserved = state.reserved.get(kind) ?? 0;
+      if (objects.count(kind) + reserved + 1 > limitOf(kind))
+        throw new Refusal('quota', 'QUOTA_EXCEEDED', `quota of ${limitOf(kind)} ${kind} reached`);
+    }
+    const bytes = objects.bytesCreatedBy(fn, call.args);
+    if (bytes > 0 && objects.bytes + state.reservedBytes + bytes > limits.bytes)
+      throw new Refusal('quota', 'QUOTA_EXCEEDED', `quota of ${limits.bytes} bytes reached`);
+
+    state.inflight++;
+    state.reservedBytes += bytes;
+    for (const kind of kinds) state.reserved.set(kind, (state.reserved.get(kind) ?? 0) + 1);
+    try {
+      return await next(call);
+    } finally {
+      // Created objects are counted by now (GuestObjects); the reservation has done its work.
+      state.inflight--;
+      state.reservedBytes -= bytes;
+      for (const kind of kinds) state.reserved.set(kind, state.reserved.get(kind)! - 1);
+    }
+  };
+}

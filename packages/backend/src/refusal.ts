@@ -1,0 +1,15 @@
+import { VrdmaError } from '@vrdma/api-spec';
+
+/** What an operator is told about: a guest reaching for what is not its own, or over its quota. */
+export type RefusalKind = 'isolation' | 'quota';
+
+/** A call the host refused on purpose; the audit interceptor records it. */
+export class Refusal extends VrdmaError {
+  constructor(
+    readonly kind: RefusalKind,
+    code: string,
+    message: string,
+  ) {
+    super(code, message);
+  }
+}
