@@ -1,9 +1,25 @@
 export { CACHE_LINE, PAGE_SIZE, RangeAllocator } from './allocator.js';
 export { type AllocateOptions, BufferAllocator, type SharedBuffer } from './buffer-allocator.js';
+export { connectUnix } from './connect-unix.js';
+export { MAX_PASSED_FDS } from './descriptor.js';
 export { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING, type WakeChannel } from './doorbell.js';
+export { isDumpable, makeNonDumpable } from './dumpable.js';
+export { type MapReceivedOptions, mapReceivedRegion, SEALS } from './map-received-region.js';
 export { createMemfdRegion, type MemfdRegion, openMappedRegion } from './memfd-region.js';
-export { type NativeMemory, nativeMemory } from './native.js';
+export {
+  type MemfdInfo,
+  type NativeMemory,
+  nativeMemory,
+  type ReceivedWithFds,
+} from './native.js';
+export {
+  MAX_REGION_MESSAGE,
+  type ReceivedRegions,
+  type ReceiveOptions,
+  receiveRegions,
+} from './receive-regions.js';
 export { RegionRegistry } from './region-registry.js';
+export { sendRegions } from './send-regions.js';
 export {
   checkRegionSize,
   createSharedRegion,

@@ -3,11 +3,20 @@ import type { Region } from '@vrdma/api-spec';
 import { nativeMemory } from './native.js';
 import { checkRegionSize } from './shared-region.js';
 
-/** Host-side memory for a process guest: a sealed memfd the guest opens through /proc. */
+/** Host-side memory for a process guest: a sealed memfd, sent to the guest as a descriptor. */
 export interface MemfdRegion extends Region {
-  /** Where another process opens it: /proc/<host pid>/fd/<fd>. */
+  /**
+   * The memfd's descriptor, to send with `sendRegions`; -1 once `close()` ran. Close it as soon
+   * as every guest has received it: the host then keeps no descriptor, only its mapping.
+   */
+  readonly fd: number;
+  /**
+   * Where another process could open it: /proc/<host pid>/fd/<fd>.
+   * @deprecated Any local process that can open that path reaches the guest's memory. Send
+   * `fd` with `sendRegions` instead. Kept until process-guest callers move to descriptors.
+   */
   readonly path: string;
-  /** Closes the host's descriptor; the host's mapping (and the guest's) stay valid. */
+  /** Closes the host's descriptor; the host's mapping (and the guest's) stay valid. Idempotent. */
   close(): void;
 }
 
@@ -27,6 +36,9 @@ export function createMemfdRegion(id: number, size: number, name = 'vrdma'): Mem
       id,
       size,
       bytes: new Uint8Array(memory),
+      get fd() {
+        return open ? fd : -1;
+      },
       path: `/proc/${process.pid}/fd/${fd}`,
       close() {
         if (open) closeSync(fd);
@@ -39,7 +51,12 @@ export function createMemfdRegion(id: number, size: number, name = 'vrdma'): Mem
   }
 }
 
-/** Maps memory another process shared by path (a /proc/<pid>/fd/<n> of a memfd). */
+/**
+ * Maps memory another process shared by path (a /proc/<pid>/fd/<n> of a memfd).
+ * @deprecated A path lets any local process that can open it reach the memory, and needs the
+ * sharing process to stay dumpable. Receive the descriptor instead: `receiveRegions` then
+ * `mapReceivedRegion`. Kept until the process-guest callers move to descriptors.
+ */
 export function openMappedRegion(id: number, path: string, size: number): Region {
   checkRegionSize(size);
   const native = nativeMemory();
