@@ -1,3 +1,16 @@
+export {
+  ATTACH_DOORBELLS,
+  ATTACH_PROTOCOL_VERSION,
+  type AttachRequest,
+  attachRefusalSchema,
+  attachRequestSchema,
+  isWorkerMemoryMessage,
+  MAX_ATTACH_LINE,
+  MAX_GUEST_MEMORY,
+  type Welcome,
+  type WorkerMemoryMessage,
+  welcomeSchema,
+} from './attach-protocol.js';
 export { type Codec, createCodec } from './codec.js';
 export {
   type ApiDefinition,

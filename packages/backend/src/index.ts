@@ -1,3 +1,5 @@
+export { type AttachWorkerOptions, attachWorker } from './attach/attach-worker.js';
+export { type HostListener, type ListenOptions, listen } from './attach/listen.js';
 export { AuditLog, type AuditRecord } from './audit-log.js';
 export {
   type HostConfig,

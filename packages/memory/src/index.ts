@@ -3,6 +3,7 @@ export { type AllocateOptions, BufferAllocator, type SharedBuffer } from './buff
 export { connectUnix } from './connect-unix.js';
 export { MAX_PASSED_FDS } from './descriptor.js';
 export { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING, type WakeChannel } from './doorbell.js';
+export { DoorbellMux, type DoorbellStream } from './doorbell-mux.js';
 export { isDumpable, makeNonDumpable } from './dumpable.js';
 export { type MapReceivedOptions, mapReceivedRegion, SEALS } from './map-received-region.js';
 export { createMemfdRegion, type MemfdRegion, openMappedRegion } from './memfd-region.js';

@@ -1,0 +1,189 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMockCluster, type MockCluster } from '@vrdma/engine-mock';
+import { type GlobalAddress, unimemSpec } from '@vrdma/unimem-api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createHost, type Host } from '../host.js';
+import { service } from '../service.js';
+import { type HostListener, listen } from './listen.js';
+
+const GUEST = fileURLToPath(new URL('../test-fixtures/unimem-process-guest.ts', import.meta.url));
+
+let dir: string;
+let cluster: MockCluster;
+let host: Host;
+let listener: HostListener | undefined;
+const children: ChildProcess[] = [];
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vrdma-listen-'));
+  cluster = createMockCluster({ nodes: [0, 1] });
+  host = createHost({ services: [service(unimemSpec, cluster.engine(0))] });
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+  await host.close();
+  await listener?.close();
+  listener = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function peerTarget() {
+  const peer = cluster.engine(1).openSession({ label: 'peer' });
+  await peer.open();
+  const buffer = await peer.alloc({ size: 4096 });
+  const { key, address } = await peer.exportBuffer({ buffer: buffer.buffer, access: 'read-write' });
+  return { key, address: address as GlobalAddress, view: peer.view(buffer.ref) };
+}
+
+/** Starts the fixture guest; resolves with its one line of output. */
+function runGuest(path: string, label: string, target: { key: number; address: bigint }) {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '--conditions=@vrdma/source',
+      GUEST,
+      path,
+      label,
+      String(target.key),
+      String(target.address),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  children.push(child);
+  const line = new Promise<Record<string, unknown>>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
+    });
+    child.once('exit', (code) => reject(new Error(`guest exited with ${code} before answering`)));
+  });
+  return { child, line };
+}
+
+/** This process's descriptors that are memfds the host made for guests. */
+function guestMemfds(): string[] {
+  return readdirSync('/proc/self/fd')
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    })
+    .filter((target) => target.startsWith('/memfd:vrdma'));
+}
+
+describe('listen: process guests over a UNIX socket', () => {
+  it('attaches a guest process whose memory arrives as descriptors, and keeps none itself', async () => {
+    const path = join(dir, 'host.sock');
+    const attached: string[] = [];
+    listener = await listen(host, { path, onAttach: (g) => attached.push(g.label) });
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const target = await peerTarget();
+    const before = guestMemfds().length;
+    const { child, line } = runGuest(path, 'p1', target);
+    const result = await line;
+    expect(result).toMatchObject({ statuses: ['ok', 'ok'], same: true });
+    expect(target.view[5]).toBe((5 * 7 + 1) & 0xff);
+    expect(attached).toEqual(['p1']);
+    expect(guestMemfds().length).toBe(before);
+    const [guest] = host.guests();
+    expect(guest!.ledger.held).toEqual({ Buffer: 2, Channel: 1 });
+
+    child.kill('SIGKILL');
+    const departed = await new Promise((resolve) => {
+      const poll = setInterval(() => {
+        const record = host.departed().find((d) => d.label === 'p1');
+        if (record) {
+          clearInterval(poll);
+          resolve(record);
+        }
+      }, 20);
+    });
+    expect(departed).toMatchObject({ ledger: { held: {}, bytes: 0, calls: 0 } });
+  });
+
+  it('refuses a path that holds a file, or a live host, and replaces only a stale socket', async () => {
+    const file = join(dir, 'data.txt');
+    writeFileSync(file, 'precious');
+    await expect(listen(host, { path: file })).rejects.toThrow(/exists and is not a socket/);
+    expect(readFileSync(file, 'utf8')).toBe('precious');
+    await expect(listen(host, { path: join(dir, 'nope', 's.sock') })).rejects.toThrow(
+      /folder .* does not exist/,
+    );
+
+    const path = join(dir, 'host.sock');
+    listener = await listen(host, { path });
+    await expect(listen(host, { path })).rejects.toThrow(/already listening/);
+
+    // A socket nobody answers on any more is stale: a new host takes its place.
+    const stale = join(dir, 'stale.sock');
+    const dead = createServer();
+    await new Promise<void>((resolve) => dead.listen(stale, resolve));
+    const deadIno = statSync(stale).ino;
+    (dead as unknown as { _handle: { close(): void } })._handle.close(); // gone, file left behind
+    const second = await listen(host, { path: stale });
+    expect(statSync(stale).ino).not.toBe(deadIno);
+    await second.close();
+    expect(() => statSync(stale)).toThrow();
+  });
+
+  it('removes on close only the socket it created', async () => {
+    const path = join(dir, 'host.sock');
+    const first = await listen(host, { path });
+    rmSync(path);
+    const other = createServer();
+    await new Promise<void>((resolve) => other.listen(path, resolve));
+    await first.close();
+    expect(statSync(path).isSocket()).toBe(true);
+    await new Promise<void>((resolve) => other.close(() => resolve()));
+  });
+
+  it('refuses attaches past the cap, drops a silent one after its timeout, and caps memory', async () => {
+    const path = join(dir, 'host.sock');
+    listener = await listen(host, { path, maxPendingAttaches: 2, attachTimeoutMs: 200 });
+    const open = () =>
+      new Promise<import('node:net').Socket>((resolve) => {
+        const socket = createConnection(path, () => resolve(socket));
+      });
+    const answers = (socket: import('node:net').Socket) =>
+      new Promise<string>((resolve) => {
+        let text = '';
+        socket.on('data', (chunk) => {
+          text += chunk.toString();
+        });
+        socket.once('close', () => resolve(text));
+      });
+    const silent = [await open(), await open()];
+    const closed = silent.map(answers);
+    const third = await open();
+    expect(await answers(third)).toMatch(/2 attaches are already under way/);
+    // The silent ones are closed by the host after 200 ms, with nothing said.
+    expect(await Promise.all(closed)).toEqual(['', '']);
+    expect(listener.pending).toBe(0);
+
+    const greedy = await open();
+    greedy.write(
+      `${JSON.stringify({ type: 'attach', version: 2, label: 'greedy', memoryBytes: 2 ** 31 })}\n`,
+    );
+    expect(await answers(greedy)).toMatch(/at most 268435456/);
+    expect(host.guests()).toEqual([]);
+  });
+});

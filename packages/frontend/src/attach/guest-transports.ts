@@ -1,0 +1,45 @@
+import type { Socket } from 'node:net';
+import { ATTACH_DOORBELLS, type Region, VrdmaError } from '@vrdma/api-spec';
+import { DoorbellMux, SocketWakeChannel } from '@vrdma/memory';
+import { GuestEndpoint } from '@vrdma/transport-shm';
+import { createVirtioClientTransport, type VirtioClientTransport } from '@vrdma/transport-virtio';
+
+/** A guest process's two transports, their doorbells on its socket to the host. */
+export interface ProcessHostTransports {
+  control: VirtioClientTransport;
+  data: GuestEndpoint;
+}
+
+/**
+ * Drives the virtqueue and the data-plane channel the host made, with every doorbell a byte on
+ * the socket. The socket closing is the host going away.
+ */
+export function processHostTransports(
+  socket: Socket,
+  regions: { control: Region; data: Region },
+): ProcessHostTransports {
+  const bells = new DoorbellMux(socket, [ATTACH_DOORBELLS.control, ATTACH_DOORBELLS.data]);
+  const control = createVirtioClientTransport({
+    region: regions.control,
+    kicks: { notify: () => bells.ring(ATTACH_DOORBELLS.control) },
+    interrupts: {
+      subscribe: (listener, onClose) => {
+        const stopRing = bells.onRing(ATTACH_DOORBELLS.control, listener);
+        const stopClose = bells.onClose(() => onClose?.());
+        return () => {
+          stopRing();
+          stopClose();
+        };
+      },
+    },
+  });
+  const wake = new SocketWakeChannel(() => bells.ring(ATTACH_DOORBELLS.data));
+  bells.onRing(ATTACH_DOORBELLS.data, () => wake.received());
+  const data = new GuestEndpoint(regions.data.bytes.buffer, wake);
+  bells.onClose(() => {
+    wake.close();
+    data.fail(new VrdmaError('DISCONNECTED', 'the host closed the connection'));
+  });
+  data.onTeardown(() => socket.destroy());
+  return { control, data };
+}
