@@ -20,6 +20,8 @@ export function spawnGuest(script: string, args: readonly string[]): GuestProces
     ['--import', 'tsx', '--conditions=@vrdma/source', script, ...args],
     { stdio: ['pipe', 'pipe', 'inherit'] },
   );
+  // Writing to a process that died fails with EPIPE; its death is reported by `next` instead.
+  child.stdin!.on('error', () => {});
   const lines: string[] = [];
   const waiting: Array<{ resolve(line: string): void; reject(error: Error): void }> = [];
   let exit: Error | undefined;
