@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import {
   mkdtempSync,
   readdirSync,
@@ -13,10 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMockCluster, type MockCluster } from '@vrdma/engine-mock';
-import { type GlobalAddress, unimemSpec } from '@vrdma/unimem-api';
+import { unimemSpec } from '@vrdma/unimem-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHost, type Host } from '../host.js';
 import { service } from '../service.js';
+import { patternOf } from '../test-fixtures/pattern.js';
+import { spawnGuest } from '../testing/guest-process.js';
+import { exportedPeerBuffer } from '../testing/unimem-peer.js';
 import { type HostListener, listen } from './listen.js';
 
 const GUEST = fileURLToPath(new URL('../test-fixtures/unimem-process-guest.ts', import.meta.url));
@@ -41,42 +44,6 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function peerTarget() {
-  const peer = cluster.engine(1).openSession({ label: 'peer' });
-  await peer.open();
-  const buffer = await peer.alloc({ size: 4096 });
-  const { key, address } = await peer.exportBuffer({ buffer: buffer.buffer, access: 'read-write' });
-  return { key, address: address as GlobalAddress, view: peer.view(buffer.ref) };
-}
-
-/** Starts the fixture guest; resolves with its one line of output. */
-function runGuest(path: string, label: string, target: { key: number; address: bigint }) {
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=@vrdma/source',
-      GUEST,
-      path,
-      label,
-      String(target.key),
-      String(target.address),
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
-  children.push(child);
-  const line = new Promise<Record<string, unknown>>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
-    });
-    child.once('exit', (code) => reject(new Error(`guest exited with ${code} before answering`)));
-  });
-  return { child, line };
-}
-
 /** This process's descriptors that are memfds the host made for guests. */
 function guestMemfds(): string[] {
   return readdirSync('/proc/self/fd')
@@ -96,12 +63,17 @@ describe('listen: process guests over a UNIX socket', () => {
     const attached: string[] = [];
     listener = await listen(host, { path, onAttach: (g) => attached.push(g.label) });
     expect(statSync(path).mode & 0o777).toBe(0o600);
-    const target = await peerTarget();
+    const target = await exportedPeerBuffer(cluster);
     const before = guestMemfds().length;
-    const { child, line } = runGuest(path, 'p1', target);
-    const result = await line;
-    expect(result).toMatchObject({ statuses: ['ok', 'ok'], same: true });
-    expect(target.view[5]).toBe((5 * 7 + 1) & 0xff);
+    const { child, next } = spawnGuest(GUEST, [
+      path,
+      'p1',
+      String(target.key),
+      String(target.address),
+    ]);
+    children.push(child);
+    expect(await next()).toMatchObject({ round: 0, statuses: ['ok', 'ok'], same: true });
+    expect(target.view).toEqual(patternOf(4096, 0));
     expect(attached).toEqual(['p1']);
     expect(guestMemfds().length).toBe(before);
     const [guest] = host.guests();

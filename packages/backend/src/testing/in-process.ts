@@ -1,4 +1,9 @@
-import { createMemoryTransportPair, type Region, type SessionFeature } from '@vrdma/api-spec';
+import {
+  type ApiSpec,
+  createMemoryTransportPair,
+  type Region,
+  type SessionFeature,
+} from '@vrdma/api-spec';
 import { type Connection, connect } from '@vrdma/frontend';
 import { createSharedRegion } from '@vrdma/memory';
 import {
@@ -11,19 +16,28 @@ import type { AttachedGuest, Host } from '../host.js';
 
 let nextRegion = 100;
 
-export interface InProcessGuest {
-  device: RemoteUnimemSession<Connection<UnimemSpec>>;
+export interface InProcessOptions {
+  label?: string;
+  /** The guest's shared memory (default: a fresh region of 8 MiB, its id unique in this process). */
+  memory?: Region;
+  weight?: number;
+  features?: SessionFeature[];
+}
+
+export interface InProcessConnection<S extends ApiSpec> {
+  connection: Connection<S>;
   attached: AttachedGuest;
   memory: Region;
   /** Simulates a crash: both transports drop, without a goodbye. */
   crash(): Promise<void>;
 }
 
-/** A guest in this process, joined to `host` by in-memory transports. */
-export async function inProcessGuest(
+/** A guest of any API in this process, joined to `host` by in-memory transports. */
+export async function connectInProcess<S extends ApiSpec>(
   host: Host,
-  options: { label?: string; memory?: Region; weight?: number; features?: SessionFeature[] } = {},
-): Promise<InProcessGuest> {
+  spec: S,
+  options: InProcessOptions = {},
+): Promise<InProcessConnection<S>> {
   const memory = options.memory ?? createSharedRegion(nextRegion++, 8 * 1024 * 1024);
   const control = createMemoryTransportPair();
   const data = createMemoryTransportPair();
@@ -34,23 +48,35 @@ export async function inProcessGuest(
     data: data.server,
     memory,
   });
-  const device = unimemSession(
-    await connect({
-      spec: unimemSpec,
-      control: control.client,
-      data: data.client,
-      memory,
-      label: options.label,
-      features: options.features,
-    }),
-  );
-  await device.open();
+  const connection = await connect({
+    spec,
+    control: control.client,
+    data: data.client,
+    memory,
+    label: options.label,
+    features: options.features,
+  });
   return {
-    device,
+    connection,
     attached,
     memory,
     crash: async () => {
       await Promise.all([control.client.close(), data.client.close()]);
     },
   };
+}
+
+export interface InProcessGuest extends Omit<InProcessConnection<UnimemSpec>, 'connection'> {
+  device: RemoteUnimemSession<Connection<UnimemSpec>>;
+}
+
+/** A Unimem guest in this process, its device opened. */
+export async function inProcessGuest(
+  host: Host,
+  options: InProcessOptions = {},
+): Promise<InProcessGuest> {
+  const { connection, ...guest } = await connectInProcess(host, unimemSpec, options);
+  const device = unimemSession(connection);
+  await device.open();
+  return { ...guest, device };
 }
