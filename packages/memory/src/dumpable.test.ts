@@ -22,7 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 const USER = 65533; // the target's user, and its same-user attacker's
 const OTHER_USER = 65534; // nobody
@@ -178,20 +178,27 @@ function expectDenied(report: AttackReport): void {
 }
 
 describe('a non-dumpable process', () => {
-  let dumpable: TargetInfo;
-  let guarded: TargetInfo;
-
-  beforeAll(async () => {
-    checkMachine();
-    sandbox = makeSandbox();
-    copyFileSync(ADDON, join(sandbox, 'vrdma_memory.node'));
-    writeFileSync(join(sandbox, 'target.mjs'), TARGET);
-    writeFileSync(join(sandbox, 'attacker.mjs'), ATTACKER);
-    for (const file of ['vrdma_memory.node', 'target.mjs', 'attacker.mjs']) {
-      chmodSync(join(sandbox, file), 0o644);
-    }
-    [dumpable, guarded] = await Promise.all([startTarget('dumpable'), startTarget('non-dumpable')]);
-  });
+  // Set up once, awaited by every test: a machine that cannot run this fails each test with
+  // the reason, rather than a failed hook that leaves the tests reported as skipped.
+  let ready: Promise<{ dumpable: TargetInfo; guarded: TargetInfo }> | undefined;
+  const targets = () => {
+    ready ??= (async () => {
+      checkMachine();
+      sandbox = makeSandbox();
+      copyFileSync(ADDON, join(sandbox, 'vrdma_memory.node'));
+      writeFileSync(join(sandbox, 'target.mjs'), TARGET);
+      writeFileSync(join(sandbox, 'attacker.mjs'), ATTACKER);
+      for (const file of ['vrdma_memory.node', 'target.mjs', 'attacker.mjs']) {
+        chmodSync(join(sandbox, file), 0o644);
+      }
+      const [dumpable, guarded] = await Promise.all([
+        startTarget('dumpable'),
+        startTarget('non-dumpable'),
+      ]);
+      return { dumpable, guarded };
+    })();
+    return ready;
+  };
 
   afterAll(async () => {
     await Promise.all(
@@ -207,12 +214,14 @@ describe('a non-dumpable process', () => {
     if (sandbox) rmSync(sandbox, { recursive: true, force: true });
   });
 
-  it('runs as an unprivileged user, beside a control that stayed dumpable', () => {
+  it('runs as an unprivileged user, beside a control that stayed dumpable', async () => {
+    const { dumpable, guarded } = await targets();
     expect(dumpable).toMatchObject({ uid: USER, dumpable: true });
     expect(guarded).toMatchObject({ uid: USER, dumpable: false });
   });
 
   it('is open to its own user while dumpable: descriptor, memory and mappings', async () => {
+    const { dumpable } = await targets();
     const report = await attack(USER, dumpable);
     expect(report.uid).toBe(USER);
     expect(report.fd).toEqual({ read: dumpable.secret });
@@ -222,12 +231,14 @@ describe('a non-dumpable process', () => {
   });
 
   it('is closed to its own user once non-dumpable', async () => {
+    const { guarded } = await targets();
     const report = await attack(USER, guarded);
     expect(report.uid).toBe(USER);
     expectDenied(report);
   });
 
   it('is closed to another user, dumpable or not', async () => {
+    const { dumpable, guarded } = await targets();
     const [againstGuarded, againstDumpable] = await Promise.all([
       attack(OTHER_USER, guarded),
       attack(OTHER_USER, dumpable),
@@ -237,7 +248,8 @@ describe('a non-dumpable process', () => {
     expectDenied(againstDumpable);
   });
 
-  it('is still open to root: non-dumpable is no defence against root', () => {
+  it('is still open to root: non-dumpable is no defence against root', async () => {
+    const { guarded } = await targets();
     const handle = openSync(`/proc/${guarded.pid}/fd/${guarded.fd}`, 'r');
     try {
       const buffer = Buffer.alloc(guarded.secret.length);
