@@ -5,7 +5,8 @@ import { createSharedRegion } from '@vrdma/memory';
 import { type UnimemEngine, type UnimemSession, unimemSpec } from '@vrdma/unimem-api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FairScheduler } from './fair-scheduler.js';
-import { createHost, type Host } from './host.js';
+import { createHost, type Host, type HostOptions } from './host.js';
+import type { HostInterceptor } from './interceptor.js';
 import { service } from './service.js';
 import { codeOf } from './testing/code-of.js';
 import { failing, overridingSessions } from './testing/engine-wrappers.js';
@@ -14,13 +15,17 @@ import { inProcessGuest } from './testing/in-process.js';
 let cluster: MockCluster;
 let host: Host;
 
-/** A host on a mock engine whose sessions for `label` have `override` applied. */
-function start(label: string, override: Partial<UnimemSession>): Host {
+/** A host on a mock engine whose sessions for `label` have functions replaced by `override`. */
+function start(
+  label: string,
+  override: (session: UnimemSession) => Partial<UnimemSession>,
+  options: Omit<HostOptions, 'services'> = {},
+): Host {
   cluster = createMockCluster();
-  const engine = overridingSessions(cluster.engine(0), (_session, options) =>
-    options.label === label ? override : {},
+  const engine = overridingSessions(cluster.engine(0), (session, opened) =>
+    opened.label === label ? override(session) : {},
   );
-  host = createHost({ services: [service(unimemSpec, engine)] });
+  host = createHost({ services: [service(unimemSpec, engine)], ...options });
   return host;
 }
 
@@ -31,12 +36,12 @@ afterEach(async () => {
 
 describe('a departing guest whose engine fails to release what it holds', () => {
   it('is forgotten by the host all the same: its record says what failed, its handles and keys are no one’s', async () => {
-    start('doomed', {
+    start('doomed', () => ({
       revoke: failing('revoke'),
       closeChannel: failing('closeChannel'),
       free: failing('free'),
       dispose: failing('dispose'),
-    });
+    }));
     const doomed = await inProcessGuest(host, { label: 'doomed' });
     const { buffer } = await doomed.device.alloc({ size: 256 });
     const { key } = await doomed.device.exportBuffer({ buffer, access: 'read' });
@@ -75,7 +80,7 @@ describe('a departing guest whose engine fails to release what it holds', () => 
   });
 
   it('records a failed session disposal even when every object was released', async () => {
-    start('doomed', { dispose: failing('dispose') });
+    start('doomed', () => ({ dispose: failing('dispose') }));
     const doomed = await inProcessGuest(host, { label: 'doomed' });
     await doomed.device.alloc({ size: 64 });
     await doomed.device.openChannel();
@@ -138,5 +143,62 @@ describe('a guest whose engine session cannot be opened', () => {
     const later = await inProcessGuest(host, { label: 'later' });
     expect(await codeOf(later.device.alloc({ size: 64 }))).toBeUndefined();
     expect(addFlow.mock.calls.map(([id]) => id)).toEqual([earlier.attached.id, later.attached.id]);
+  });
+});
+
+describe('a call that finishes after its guest left', () => {
+  /** A promise, and the function that resolves it. */
+  function signal<T = void>() {
+    let fire!: (value: T) => void;
+    const fired = new Promise<T>((resolve) => {
+      fire = resolve;
+    });
+    return { fire, fired };
+  }
+
+  it('gives the departed guest nothing: no one owns the key the engine handed out too late', async () => {
+    const exported = signal<number>();
+    const gate = signal();
+    // How the host ended the exportBuffer, once it is done with it (after isolation).
+    const ended = signal<string>();
+    const watch: HostInterceptor = (next) => async (call) => {
+      if (call.fn.name !== 'exportBuffer') return next(call);
+      return next(call).then(
+        (result) => {
+          ended.fire('ok');
+          return result;
+        },
+        (error: unknown) => {
+          ended.fire(VrdmaError.from(error).code);
+          throw error;
+        },
+      );
+    };
+    start(
+      'slow',
+      (session) => ({
+        exportBuffer: async (args) => {
+          const result = await session.exportBuffer(args);
+          exported.fire(result.key);
+          await gate.fired;
+          return result;
+        },
+      }),
+      { interceptors: [watch] },
+    );
+    const slow = await inProcessGuest(host, { label: 'slow' });
+    const { buffer } = await slow.device.alloc({ size: 64 });
+    const late = slow.device.exportBuffer({ buffer, access: 'read' });
+    const key = await exported.fired;
+    await slow.crash();
+    await expect(late).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    // The call was still under way when the guest left; the engine's disposal revoked its key.
+    expect((await slow.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 1 });
+
+    gate.fire();
+    expect(await ended.fired).toBe('DISCONNECTED');
+    const heir = await inProcessGuest(host, { label: 'heir' });
+    expect(await codeOf(heir.device.revoke({ key }))).toBe('BAD_KEY');
+    expect(host.audit.list({ kind: 'isolation' })).toEqual([]);
   });
 });
