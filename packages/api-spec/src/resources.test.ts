@@ -161,6 +161,23 @@ describe('the resource plan of a spec', () => {
       },
       /Pool is released after Nothing, no handle kind/,
     ],
+    [
+      'a handle inside a union of the arguments',
+      (d) => {
+        d.functions.drop!.args = { pool: z.union([handle('Pool'), z.literal(0)]) };
+      },
+      /drop\(args\)\.pool: handles, capabilities and buffer references cannot sit inside a union/,
+    ],
+    [
+      'a capability inside a union of the result',
+      (d) => {
+        d.functions.ticket!.result = z.union([
+          z.object({ ticket: capability('Ticket') }),
+          z.null(),
+        ]);
+      },
+      /ticket\(result\): handles, capabilities and buffer references cannot sit inside a union/,
+    ],
   ])('refuses %s with a TypeError, at definition time', (_case, change, message) => {
     const define = () => definePool(change);
     expect(define).toThrow(TypeError);
