@@ -1,4 +1,9 @@
-import { createMemoryTransportPair, type Region, type SessionFeature } from '@vrdma/api-spec';
+import {
+  createMemoryTransportPair,
+  type GuestInterceptor,
+  type Region,
+  type SessionFeature,
+} from '@vrdma/api-spec';
 import { type Connection, connect } from '@vrdma/frontend';
 import { createSharedRegion } from '@vrdma/memory';
 import {
@@ -22,7 +27,13 @@ export interface InProcessGuest {
 /** A guest in this process, joined to `host` by in-memory transports. */
 export async function inProcessGuest(
   host: Host,
-  options: { label?: string; memory?: Region; weight?: number; features?: SessionFeature[] } = {},
+  options: {
+    label?: string;
+    memory?: Region;
+    weight?: number;
+    features?: SessionFeature[];
+    interceptors?: GuestInterceptor[];
+  } = {},
 ): Promise<InProcessGuest> {
   const memory = options.memory ?? createSharedRegion(nextRegion++, 8 * 1024 * 1024);
   const control = createMemoryTransportPair();
@@ -42,6 +53,7 @@ export async function inProcessGuest(
       memory,
       label: options.label,
       features: options.features,
+      interceptors: options.interceptors,
     }),
   );
   await device.open();
