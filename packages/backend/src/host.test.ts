@@ -65,23 +65,20 @@ describe('transparency', () => {
     start();
     const guest = await inProcessGuest(host);
     const source = await remotePeer(64);
-    target: {
-      const mine = await guest.device.alloc({ size: 64 });
-      expect(mine.ref.region).toBe(guest.memory.id);
-      const before = guest.device.view(mine.ref);
-      expect(before.buffer).toBe(guest.memory.bytes.buffer);
-      source.peer.view(source.buffer.ref).fill(0x5c);
-      const { channel } = await guest.device.openChannel();
-      await guest.device.read({
-        channel,
-        local: mine.ref,
-        remote: source.address,
-        key: source.key,
-      });
-      expect((await guest.device.wait({ channel })).completions[0]?.status).toBe('ok');
-      expect(before.every((b) => b === 0x5c)).toBe(true);
-      break target;
-    }
+    const mine = await guest.device.alloc({ size: 64 });
+    expect(mine.ref.region).toBe(guest.memory.id);
+    const before = guest.device.view(mine.ref);
+    expect(before.buffer).toBe(guest.memory.bytes.buffer);
+    source.peer.view(source.buffer.ref).fill(0x5c);
+    const { channel } = await guest.device.openChannel();
+    await guest.device.read({
+      channel,
+      local: mine.ref,
+      remote: source.address,
+      key: source.key,
+    });
+    expect((await guest.device.wait({ channel })).completions[0]?.status).toBe('ok');
+    expect(before.every((b) => b === 0x5c)).toBe(true);
   });
 });
 
