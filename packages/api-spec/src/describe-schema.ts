@@ -34,7 +34,8 @@ export type SchemaNode =
   | { type: 'capability'; of: string }
   | { type: 'buffer-ref' };
 
-export class SchemaSupportError extends Error {
+/** A schema an API spec cannot use; a TypeError, as every mistake `defineApi` refuses. */
+export class SchemaSupportError extends TypeError {
   override readonly name = 'SchemaSupportError';
 }
 

@@ -49,6 +49,7 @@ export class GuestObjects {
   private readonly capabilities = new Map<string, HeldCapability>();
   private readonly counts = new Map<string, number>();
   private heldBytes = 0;
+  private retired = false;
 
   constructor(
     private readonly guest: GuestIdentity,
@@ -97,6 +98,9 @@ export class GuestObjects {
     this.forgetReleased(fn, args);
     const map = fn.resultKinds.map;
     if (!map) return result;
+    // Adopted now, it would stay in the host's tables for good: no cleanup is left to run.
+    if (this.retired)
+      throw new VrdmaError('DISCONNECTED', `the guest left while ${fn.name} was under way`);
     const through = this.handlesNamedIn(fn, args);
     return map(result, {
       handle: (kind, engine) => this.adopt(kind, engine, this.sizeArg(kind, args)),
@@ -131,6 +135,14 @@ export class GuestObjects {
       }
     }
     return releases;
+  }
+
+  /**
+   * The guest is leaving: what calls still under way create is not adopted (its engine session's
+   * disposal releases it). What the guest holds is forgotten as cleanup releases it.
+   */
+  retire(): void {
+    this.retired = true;
   }
 
   /** Forgets everything the guest holds, in the host's tables too. */

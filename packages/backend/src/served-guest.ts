@@ -169,6 +169,7 @@ export class ServedGuest {
   async detach(reason: VrdmaError): Promise<void> {
     if (this.leaving) return this.departed.then(() => undefined);
     this.leaving = true;
+    this.greeted?.objects.retire();
     this.options.host.scheduler.removeFlow(this.id, reason);
     if (this.greeted) await this.releaseEverything(this.greeted);
     const { control, data } = this.options.connection;

@@ -1,4 +1,5 @@
-import { makeGlobalAddress, nodeOf, nodeOffsetOf } from '@vrdma/unimem-api';
+import { VrdmaError } from '@vrdma/api-spec';
+import { MAX_NODE_OFFSET, makeGlobalAddress, nodeOf, nodeOffsetOf } from '@vrdma/unimem-api';
 import { MockEngine } from './engine.js';
 import { CallLog, FaultPlan } from './faults.js';
 import { DEFAULT_LIMITS, DEFAULT_SESSION_MEMORY, type EngineLimits } from './limits.js';
@@ -12,7 +13,15 @@ export interface MockClusterOptions {
   sessionMemory?: number;
   /** Seed of the key generator: same seed, same keys. */
   seed?: number;
+  /**
+   * Bytes of global address space each node hands out to buffers, never reused (default: all
+   * that a 48-bit node offset can name). A small one makes `alloc` run out of addresses.
+   */
+  addressSpace?: number;
 }
+
+/** Buffer addresses start past the first page, so that no buffer is at node offset 0. */
+const FIRST_ADDRESS = 0x1000n;
 
 /** Where a transfer's remote side landed, or why it cannot happen. */
 export type RemoteTarget =
@@ -35,6 +44,8 @@ export class MockCluster {
   readonly log = new CallLog();
   readonly limits: EngineLimits;
   readonly sessionMemory: number;
+  /** The node offset past the last one a buffer may have. */
+  private readonly addressLimit: bigint;
   private readonly nodes = new Map<number, NodeState>();
   private rng: number;
   private nextRegion = 1;
@@ -43,6 +54,7 @@ export class MockCluster {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.sessionMemory = options.sessionMemory ?? DEFAULT_SESSION_MEMORY;
     this.rng = (options.seed ?? 0x5eed) >>> 0 || 1;
+    this.addressLimit = addressLimitOf(options.addressSpace);
     for (const id of options.nodes ?? [0, 1]) {
       if (this.nodes.has(id)) throw new RangeError(`node ${id} appears twice`);
       makeGlobalAddress(id, 0); // validates the node id
@@ -50,7 +62,7 @@ export class MockCluster {
         engine: new MockEngine(this, id),
         up: true,
         keys: new Map(),
-        nextAddress: 0x1000n,
+        nextAddress: FIRST_ADDRESS,
       });
     }
   }
@@ -86,12 +98,18 @@ export class MockCluster {
     return 0x8000_0000 + this.nextRegion++;
   }
 
-  /** Reserves `size` bytes of `node`'s global address space, aligned. */
+  /** Reserves `size` bytes of `node`'s global address space, aligned; NO_MEMORY when it has run out. */
   reserveAddress(node: number, size: number, align: number): bigint {
     const state = this.state(node);
     const a = BigInt(align);
     const start = ((state.nextAddress + a - 1n) / a) * a;
-    state.nextAddress = start + BigInt(size);
+    const end = start + BigInt(size);
+    if (end > this.addressLimit)
+      throw new VrdmaError(
+        'NO_MEMORY',
+        `node ${node} has no ${size} bytes of global address space left aligned to ${align}`,
+      );
+    state.nextAddress = end;
     return makeGlobalAddress(node, start);
   }
 
@@ -146,6 +164,17 @@ export class MockCluster {
     this.rng = x >>> 0;
     return this.rng;
   }
+}
+
+function addressLimitOf(addressSpace: number | undefined): bigint {
+  const most = MAX_NODE_OFFSET + 1n - FIRST_ADDRESS;
+  if (addressSpace === undefined) return FIRST_ADDRESS + most;
+  if (!Number.isSafeInteger(addressSpace) || addressSpace < 0 || BigInt(addressSpace) > most)
+    throw new VrdmaError(
+      'INVALID_ARGUMENT',
+      `addressSpace ${addressSpace} is not a byte count of at most ${most}`,
+    );
+  return FIRST_ADDRESS + BigInt(addressSpace);
 }
 
 export function createMockCluster(options?: MockClusterOptions): MockCluster {

@@ -117,6 +117,24 @@ describe('engine-mock limits and validation', () => {
     expect((await s.alloc({ size: 4096 })).ref.offset).toBe(first.ref.offset);
   });
 
+  it('gives a buffer’s range of the region back when its node has no address left for it', async () => {
+    // 4 KiB of addresses: a 4 KiB buffer aligned to 8 KiB fits the region, not the addresses.
+    const cluster = createMockCluster({ sessionMemory: 4096, addressSpace: 4096 });
+    const s = cluster.engine(0).openSession();
+    await s.open();
+    expect(await codeOf(s.alloc({ size: 4096, align: 8192 }))).toBe('NO_MEMORY');
+    expect(s.holdings).toEqual({ buffers: 0, bytes: 0, channels: 0, keys: 0 });
+    expect((await s.alloc({ size: 4096 })).ref.offset).toBe(0);
+    expect(await codeOf(s.alloc({ size: 1 }))).toBe('NO_MEMORY');
+  });
+
+  it('refuses an address space no node offset can hold', () => {
+    expect(() => createMockCluster({ addressSpace: 2 ** 48 })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    expect(() => createMockCluster({ addressSpace: -1 })).toThrow(/not a byte count/);
+  });
+
   it('mints the same unguessable keys for the same seed', async () => {
     const keys = async (seed: number) => {
       const { b, target } = await pair({ seed });

@@ -67,8 +67,15 @@ export class MockSession implements UnimemSession {
       );
     }
     const offset = this.allocator.allocate(size, alignment);
+    let address: bigint;
+    try {
+      address = this.cluster.reserveAddress(this.engine.node, size, alignment);
+    } catch (error) {
+      // No buffer holds the range yet: give it back, or the region shrinks for good.
+      this.allocator.release(offset);
+      throw error;
+    }
     const handle = this.nextHandle++;
-    const address = this.cluster.reserveAddress(this.engine.node, size, alignment);
     this.buffers.set(handle, {
       handle,
       region: this.memory,

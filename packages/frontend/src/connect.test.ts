@@ -203,6 +203,28 @@ describe('connect', () => {
     expect(host.closed).toEqual(['the guest closed its transport']);
   });
 
+  it('closes its transports when no host answers the hello', async () => {
+    // Nobody serves either transport: the hello stays unanswered until its deadline.
+    const control = createMemoryTransportPair();
+    const data = createMemoryTransportPair();
+    const closed: string[] = [];
+    control.server.onDisconnect((reason) => closed.push(`control: ${reason.message}`));
+    data.server.onDisconnect((reason) => closed.push(`data: ${reason.message}`));
+    await expect(
+      connect({
+        spec: unimemSpec,
+        control: control.client,
+        data: data.client,
+        memory: createSharedRegion(9, 64),
+        timeoutMs: 20,
+      }),
+    ).rejects.toMatchObject({ code: 'TIMEOUT', message: 'no host answered within 20 ms' });
+    expect(closed).toEqual([
+      'control: the guest closed its transport',
+      'data: the guest closed its transport',
+    ]);
+  });
+
   it('refuses, before any hello, an API with buffers and no memory, and closes its transports', async () => {
     const control = createMemoryTransportPair();
     const data = createMemoryTransportPair();

@@ -1,6 +1,7 @@
 import {
   type ApiSpec,
   createMemoryTransportPair,
+  type GuestInterceptor,
   type Region,
   type SessionFeature,
 } from '@vrdma/api-spec';
@@ -22,6 +23,7 @@ export interface InProcessOptions {
   memory?: Region;
   weight?: number;
   features?: SessionFeature[];
+  interceptors?: GuestInterceptor[];
 }
 
 export interface InProcessConnection<S extends ApiSpec> {
@@ -55,6 +57,7 @@ export async function connectInProcess<S extends ApiSpec>(
     memory,
     label: options.label,
     features: options.features,
+    interceptors: options.interceptors,
   });
   return {
     connection,
