@@ -65,7 +65,10 @@ export function createHost(options: HostOptions): Host {
     handles: new HandleTable(),
     capabilitiesOf: (service) => {
       let table = owners.get(service);
-      if (!table) owners.set(service, (table = new CapabilityOwners()));
+      if (!table) {
+        table = new CapabilityOwners();
+        owners.set(service, table);
+      }
       return table;
     },
     scheduler: new FairScheduler(config.quantumBytes),

@@ -140,7 +140,12 @@ describe('connect', () => {
 
   function counterHost(refuse?: VrdmaError) {
     let total = 0;
-    const api = createDispatcher(counterSpec, { add: ({ by }) => ({ total: (total += by) }) });
+    const api = createDispatcher(counterSpec, {
+      add: ({ by }) => {
+        total += by;
+        return { total };
+      },
+    });
     const hello = createDispatcher(sessionSpec, {
       hello: () => {
         if (refuse) throw refuse;
