@@ -1,3 +1,5 @@
+import { VrdmaError } from '@vrdma/api-spec';
+
 /** The part of a byte stream (a UNIX socket) doorbells travel on. */
 export interface DoorbellStream {
   write(chunk: Uint8Array): unknown;
@@ -24,7 +26,7 @@ export class DoorbellMux {
   ) {
     for (const code of codes) {
       if (!Number.isInteger(code) || code < 0 || code > 255)
-        throw new RangeError(`doorbell code ${code} is not a byte`);
+        throw new VrdmaError('INVALID_ARGUMENT', `doorbell code ${code} is not a byte`);
       this.listeners.set(code, new Set());
     }
     stream.on('data', (chunk) => {
@@ -50,7 +52,8 @@ export class DoorbellMux {
   /** Calls `listener` for every ring of `code` from the peer; returns how to stop. */
   onRing(code: number, listener: () => void): () => void {
     const listeners = this.listeners.get(code);
-    if (!listeners) throw new RangeError(`doorbell ${code} is not on this stream`);
+    if (!listeners)
+      throw new VrdmaError('INVALID_ARGUMENT', `doorbell ${code} is not on this stream`);
     listeners.add(listener);
     return () => listeners.delete(listener);
   }

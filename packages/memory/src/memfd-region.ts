@@ -1,4 +1,4 @@
-import { closeSync, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import type { Region } from '@vrdma/api-spec';
 import { nativeMemory } from './native.js';
 import { checkRegionSize } from './shared-region.js';
@@ -10,12 +10,6 @@ export interface MemfdRegion extends Region {
    * as every guest has received it: the host then keeps no descriptor, only its mapping.
    */
   readonly fd: number;
-  /**
-   * Where another process could open it: /proc/<host pid>/fd/<fd>.
-   * @deprecated Any local process that can open that path reaches the guest's memory. Send
-   * `fd` with `sendRegions` instead. Kept until process-guest callers move to descriptors.
-   */
-  readonly path: string;
   /** Closes the host's descriptor; the host's mapping (and the guest's) stay valid. Idempotent. */
   close(): void;
 }
@@ -39,7 +33,6 @@ export function createMemfdRegion(id: number, size: number, name = 'vrdma'): Mem
       get fd() {
         return open ? fd : -1;
       },
-      path: `/proc/${process.pid}/fd/${fd}`,
       close() {
         if (open) closeSync(fd);
         open = false;
@@ -48,22 +41,5 @@ export function createMemfdRegion(id: number, size: number, name = 'vrdma'): Mem
   } catch (error) {
     closeSync(fd);
     throw error;
-  }
-}
-
-/**
- * Maps memory another process shared by path (a /proc/<pid>/fd/<n> of a memfd).
- * @deprecated A path lets any local process that can open it reach the memory, and needs the
- * sharing process to stay dumpable. Receive the descriptor instead: `receiveRegions` then
- * `mapReceivedRegion`. Kept until the process-guest callers move to descriptors.
- */
-export function openMappedRegion(id: number, path: string, size: number): Region {
-  checkRegionSize(size);
-  const native = nativeMemory();
-  const fd = openSync(path, 'r+');
-  try {
-    return { id, size, bytes: new Uint8Array(native.map(fd, size)) };
-  } finally {
-    closeSync(fd);
   }
 }

@@ -1,11 +1,18 @@
-import { connectToProcessHost } from '../src/process-guest.js';
+import { regionsFromParent } from '../src/test-fixtures/regions-from-parent.js';
+import { guestEndpointOnSocket } from '../src/test-fixtures/socket-endpoints.js';
 import type { DoorbellLog } from './checkpoints.js';
 import { type Caller, measure } from './measure.js';
 
-/** The calling side in a child process: the same call over the ring and over Node's IPC. */
-const host = await connectToProcessHost(process.argv[2]!, {
-  poll: JSON.parse(process.argv[3] ?? '{}'),
-});
+/**
+ * The calling side in a child process: the same call over the ring and over Node's IPC. The
+ * channel arrives as a descriptor on the socket the host shares with us (no path).
+ */
+const { regions, socket } = regionsFromParent();
+const transport = guestEndpointOnSocket(
+  regions[0]!.bytes.buffer,
+  socket,
+  JSON.parse(process.argv[2] ?? '{}'),
+);
 
 const waiting = new Map<number, (reply: Uint8Array) => void>();
 const acks = new Map<string, (interrupts: number) => void>();
@@ -29,7 +36,7 @@ const viaIpc: Caller = (request) =>
 const log: DoorbellLog = { kicks: {}, interrupts: {} };
 const checkpoint = (phase: string) =>
   new Promise<void>((resolve) => {
-    log.kicks[phase] = host.transport.metrics.doorbells;
+    log.kicks[phase] = transport.metrics.doorbells;
     acks.set(phase, (interrupts) => {
       log.interrupts[phase] = interrupts;
       resolve();
@@ -37,8 +44,8 @@ const checkpoint = (phase: string) =>
     process.send!({ checkpoint: phase });
   });
 
-const ring = await measure((request) => host.transport.call(request), undefined, checkpoint);
+const ring = await measure((request) => transport.call(request), undefined, checkpoint);
 const ipc = await measure(viaIpc);
 process.send!({ results: { ring, ipc, log } });
-await host.transport.close();
+await transport.close();
 process.disconnect();

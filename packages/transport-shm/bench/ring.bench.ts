@@ -1,16 +1,14 @@
-import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
-import { RegionRegistry } from '@vrdma/memory';
+import { createMemfdRegion, RegionRegistry } from '@vrdma/memory';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { channelBytes, initChannel } from '../src/channel-layout.js';
 import type { PollOptions } from '../src/poller.js';
-import { listenForProcessGuests } from '../src/process-host.js';
+import { DEFAULT_RING_SHAPE } from '../src/ring.js';
+import { forkWithRegions } from '../src/test-fixtures/child-with-regions.js';
 import { testHandler } from '../src/test-fixtures/host-handler.js';
-import { TS_EXEC_ARGV, tsWorker } from '../src/test-fixtures/ts-worker.js';
+import { hostEndpointOnSocket } from '../src/test-fixtures/socket-endpoints.js';
+import { tsWorker } from '../src/test-fixtures/ts-worker.js';
 import { attachThreadGuest } from '../src/thread-host.js';
 import { type DoorbellLog, doorbellsPerCall } from './checkpoints.js';
 import { type Figures, PLAN } from './measure.js';
@@ -60,31 +58,23 @@ async function threadRun() {
 }
 
 async function processRun() {
-  const dir = mkdtempSync(join(tmpdir(), 'vrdma-bench-'));
-  // Removed however the run ends (an exception, Ctrl-C), not only on success.
-  const removeDir = () => rmSync(dir, { recursive: true, force: true });
-  process.once('exit', removeDir);
-  process.once('SIGINT', () => process.exit(130));
-  let interrupts = () => 0;
-  const host = await listenForProcessGuests(
-    join(dir, 'host.sock'),
-    (guest) => {
-      guest.transport.serve(handler);
-      interrupts = () => guest.transport.metrics.doorbells;
-    },
-    { poll },
+  // The host creates the channel in a sealed memfd and passes it to the caller as a
+  // descriptor over their socket pair, keeping none; doorbells are bytes on that socket.
+  const shape = DEFAULT_RING_SHAPE;
+  const channel = createMemfdRegion(0, channelBytes(shape), 'vrdma-bench-channel');
+  initChannel(channel.bytes.buffer, shape);
+  const { child, socket } = forkWithRegions(
+    new URL('./process-caller.ts', import.meta.url),
+    [JSON.stringify(poll)],
+    [channel],
+    { serialization: 'advanced' },
   );
-  const child = fork(
-    fileURLToPath(new URL('./process-caller.ts', import.meta.url)),
-    [host.path, JSON.stringify(poll)],
-    {
-      execArgv: TS_EXEC_ARGV,
-      serialization: 'advanced',
-    },
-  );
+  const transport = hostEndpointOnSocket(channel.bytes.buffer, shape, socket, poll);
+  transport.serve(handler);
   child.on('message', (m: { request?: Uint8Array; checkpoint?: string }) => {
     if (m.request) child.send({ reply: handler(m.request) as Uint8Array });
-    if (m.checkpoint) child.send({ checkpointAck: m.checkpoint, interrupts: interrupts() });
+    if (m.checkpoint)
+      child.send({ checkpointAck: m.checkpoint, interrupts: transport.metrics.doorbells });
   });
   const message = await new Promise<{ results: ProcessResults }>((resolve, reject) => {
     child.on('message', (m: { results?: unknown }) => m.results && resolve(m as never));
@@ -94,8 +84,7 @@ async function processRun() {
   await new Promise((resolve) =>
     child.exitCode === null ? child.once('exit', resolve) : resolve(0),
   );
-  await host.close();
-  removeDir();
+  await transport.close();
   return results;
 }
 

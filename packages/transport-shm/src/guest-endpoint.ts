@@ -74,7 +74,10 @@ export class GuestEndpoint implements ClientTransport {
     return this.producer.maxFrame;
   }
 
-  /** What to undo when the endpoint goes away (set by the thread/process wrappers). */
+  /**
+   * What to undo when the endpoint goes away (set by whoever attached it: the thread wrappers
+   * here, the frontend's attach layer for processes).
+   */
   onTeardown(teardown: () => void): void {
     this.teardown = teardown;
   }

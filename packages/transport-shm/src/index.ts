@@ -11,13 +11,6 @@ export { createChannelPair } from './channel-pair.js';
 export { GuestEndpoint } from './guest-endpoint.js';
 export { HostEndpoint } from './host-endpoint.js';
 export { MIN_SPIN_BUDGET_US, type PollOptions } from './poller.js';
-export { connectToProcessHost, type ProcessGuestOptions } from './process-guest.js';
-export {
-  listenForProcessGuests,
-  type ProcessGuestConnection,
-  type ProcessHost,
-  type ProcessHostOptions,
-} from './process-host.js';
 export {
   checkRingShape,
   DEFAULT_RING_SHAPE,
@@ -29,12 +22,6 @@ export {
   type RingShape,
   ringBytes,
 } from './ring.js';
-export {
-  encodeMessage,
-  MessageReader,
-  PROTOCOL_VERSION,
-  type ProcessMessage,
-} from './socket-messages.js';
 export {
   connectToThreadHost,
   type HostConnection,

@@ -1,20 +1,23 @@
-import { createConnection } from 'node:net';
 import type { VrdmaError } from '@vrdma/api-spec';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ProcessHostOptions } from './process-host.js';
 import { testHandler } from './test-fixtures/host-handler.js';
-import { startTestProcessHost, type TestProcessHost } from './test-fixtures/spawn-process-guest.js';
+import {
+  GUEST_REGION,
+  spawnProcessGuest,
+  type TestProcessGuest,
+} from './test-fixtures/spawn-process-guest.js';
 import { within } from './test-fixtures/within.js';
+import type { ChannelOptions } from './thread-host.js';
 
-let current: TestProcessHost | undefined;
+const guests: TestProcessGuest[] = [];
 afterEach(async () => {
-  await current?.close();
-  current = undefined;
+  await Promise.all(guests.splice(0).map((guest) => guest.stop()));
 });
 
-async function serveGuest(options: ProcessHostOptions = {}) {
-  current ??= await startTestProcessHost(options);
-  const guest = await current.spawnGuest();
+/** A guest process whose channel and region came as descriptors, served by the test handler. */
+async function serveGuest(options: ChannelOptions = {}) {
+  const guest = await spawnProcessGuest(options);
+  guests.push(guest);
   const seen: number[] = [];
   // `hung` resolves once the host holds a call it will never answer (a guest's `hang`).
   const hung = new Promise<void>((resolve) =>
@@ -23,7 +26,7 @@ async function serveGuest(options: ProcessHostOptions = {}) {
   return { guest, seen, hung };
 }
 
-describe('transport-shm across a child process', () => {
+describe('transport-shm across a child process, its memory passed as descriptors', () => {
   it('carries round trips, one at a time and many in flight', async () => {
     const { guest } = await serveGuest();
     expect(await guest.run({ cmd: 'calls', count: 200, window: 1 })).toMatchObject({ ok: true });
@@ -49,12 +52,12 @@ describe('transport-shm across a child process', () => {
 
   it('shares buffers without copies: each side sees what the other wrote', async () => {
     const { guest } = await serveGuest();
-    expect(guest.connection.regions.ids).toEqual([7]);
+    expect(guest.connection.regions.ids).toEqual([GUEST_REGION.id]);
     const report = await guest.run({ cmd: 'zero-copy', length: 10_000 });
     expect(report.detail).toBe("host saw the guest's bytes: true; guest sees the host's: true");
   });
 
-  it('reports a guest SIGKILLed mid-call as DISCONNECTED, by its socket closing, and keeps serving others', async () => {
+  it('reports a guest SIGKILLed mid-call as DISCONNECTED, by its socket closing, and serves a new guest', async () => {
     const { guest: doomed, hung } = await serveGuest();
     const reasons: VrdmaError[] = [];
     const disconnected = new Promise<VrdmaError>((resolve) =>
@@ -74,6 +77,7 @@ describe('transport-shm across a child process', () => {
     expect(reason.code).toBe('DISCONNECTED');
     expect(reason.message).toMatch(/guest process closed its connection/);
     expect(reasons).toHaveLength(1);
+    expect(doomed.connection.regions.ids).toEqual([]);
 
     const { guest: survivor } = await serveGuest();
     expect(await survivor.run({ cmd: 'calls', count: 50, window: 4 })).toMatchObject({ ok: true });
@@ -88,15 +92,17 @@ describe('transport-shm across a child process', () => {
     expect(await result).toMatchObject({ ok: true, detail: 'the host closed the connection' });
   });
 
-  it('drops a client that speaks garbage on the socket and keeps serving guests', async () => {
-    current = await startTestProcessHost();
-    const socket = createConnection(current.host.path);
-    await new Promise<void>((resolve) => {
-      socket.on('connect', () => socket.write(Uint8Array.of(0x02, 0xff, 0xff, 0xff, 0xff, 7)));
-      socket.on('error', () => {});
-      socket.on('close', () => resolve());
-    });
-    const { guest } = await serveGuest();
-    expect(await guest.run({ cmd: 'calls', count: 20, window: 2 })).toMatchObject({ ok: true });
+  it('cuts off a guest that corrupts its ring with TRANSPORT, and keeps serving another', async () => {
+    const { guest: hostile } = await serveGuest();
+    const { guest: good } = await serveGuest();
+    const broken = new Promise<VrdmaError>((resolve) =>
+      hostile.connection.transport.onDisconnect(resolve),
+    );
+    await hostile.run({ cmd: 'corrupt', garbage: [0, 7, 0xff, 0x02] });
+    const reason = await within(broken, 10_000, 'no verdict on the corrupted ring');
+    expect(reason.code).toBe('TRANSPORT');
+    expect(reason.message).toMatch(/ring broken: producer index 1000/);
+    expect(await good.run({ cmd: 'calls', count: 100, window: 8 })).toMatchObject({ ok: true });
+    expect(good.connection.transport.disconnected).toBeUndefined();
   });
 });

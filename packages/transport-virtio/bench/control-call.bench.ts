@@ -5,17 +5,19 @@
  *
  *   npm run bench -w @vrdma/transport-virtio      (CALLS=4000 ROUNDS=5 by default)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import { createDispatcher, createLoopbackLink, createStub } from '@vrdma/api-spec';
 import { createMockCluster } from '@vrdma/engine-mock';
-import { createMemfdRegion } from '@vrdma/memory';
-import { attachThreadGuest, listenForProcessGuests } from '@vrdma/transport-shm';
+import { createMemfdRegion, type MemfdRegion } from '@vrdma/memory';
+import {
+  attachThreadGuest,
+  channelBytes,
+  DEFAULT_RING_SHAPE,
+  initChannel,
+} from '@vrdma/transport-shm';
 import { type UnimemSession, unimemSpec } from '@vrdma/unimem-api';
+import { forkWithRegions } from '../src/child-with-regions.fixture.js';
 import {
   VIRTIO_F_VERSION_1,
   VIRTIO_RING_F_EVENT_IDX,
@@ -26,6 +28,7 @@ import { featureBit } from '../src/features.js';
 import { createVirtioServerTransport } from '../src/server-transport.js';
 import { threadShmDoorbell } from '../src/shm-doorbell.js';
 import { streamNotificationSource, streamNotifier } from '../src/stream-doorbell.js';
+import { shmHostOnSocket } from './shm-process-host.js';
 import type { GuestReport } from './timed-calls.js';
 
 const CALLS = Number(process.env.CALLS ?? 4000);
@@ -71,18 +74,19 @@ function reportOf(guest: Worker | ChildProcess): Promise<GuestReport> {
   });
 }
 
-function tsProcess(entry: string, args: string[]): ChildProcess {
-  return spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '--conditions=@vrdma/source',
-      fileURLToPath(new URL(entry, import.meta.url)),
-      ...args,
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit', 'ipc'] },
+/**
+ * A guest process whose memory is `region`, sent as a descriptor over the socket pair it
+ * shares with this process (which then closes its own); doorbells are bytes on that socket.
+ */
+function processGuest(entry: string, region: MemfdRegion, args: string[]) {
+  const { child, socket } = forkWithRegions(
+    new URL(entry, import.meta.url),
+    args,
+    [{ id: region.id, size: region.size, kind: 'memfd' }],
+    [region.fd],
   );
+  region.close();
+  return { child, socket };
 }
 
 function runOf(report: GuestReport, interrupts: number): Run {
@@ -94,45 +98,35 @@ function runOf(report: GuestReport, interrupts: number): Run {
   };
 }
 
-const socketDir = mkdtempSync(join(tmpdir(), 'vrdma-bench-'));
-
 async function virtioProcess(burst: number): Promise<Run> {
   const session = await openSession();
   const region = createMemfdRegion(1, 1 << 19, 'vrdma-bench');
-  const guest = tsProcess('./virtio-process-guest.ts', [
-    region.path,
-    String(region.size),
-    String(CALLS),
-    String(burst),
-  ]);
-  guest.stdin!.on('error', () => {});
+  const guest = processGuest('./virtio-process-guest.ts', region, [String(CALLS), String(burst)]);
   const server = createVirtioServerTransport({
     region,
-    kicks: streamNotificationSource(guest.stdout!),
-    interrupts: streamNotifier(guest.stdin!),
+    kicks: streamNotificationSource(guest.socket),
+    interrupts: streamNotifier(guest.socket),
   });
   server.serve(createDispatcher(unimemSpec, session).handle);
-  const report = await reportOf(guest);
+  const report = await reportOf(guest.child);
   const interrupts = server.metrics.doorbells;
-  await new Promise((resolve) => guest.once('exit', resolve));
+  await new Promise((resolve) => guest.child.once('exit', resolve));
   await server.close();
-  region.close();
   return runOf(report, interrupts);
 }
 
 async function shmProcess(burst: number): Promise<Run> {
   const session = await openSession();
-  const path = join(socketDir, `shm-${burst}.sock`);
-  let interrupts = () => 0;
-  const host = await listenForProcessGuests(path, (guest) => {
-    guest.transport.serve(createDispatcher(unimemSpec, session).handle);
-    interrupts = () => guest.transport.metrics.doorbells;
-  });
-  const guest = tsProcess('./shm-process-guest.ts', [path, String(CALLS), String(burst)]);
-  const report = await reportOf(guest);
-  const run = runOf(report, interrupts());
-  await new Promise((resolve) => guest.once('exit', resolve));
-  await host.close();
+  const shape = DEFAULT_RING_SHAPE;
+  const channel = createMemfdRegion(0, channelBytes(shape), 'vrdma-bench-channel');
+  initChannel(channel.bytes.buffer, shape);
+  const guest = processGuest('./shm-process-guest.ts', channel, [String(CALLS), String(burst)]);
+  const transport = shmHostOnSocket(channel, shape, guest.socket);
+  transport.serve(createDispatcher(unimemSpec, session).handle);
+  const report = await reportOf(guest.child);
+  const run = runOf(report, transport.metrics.doorbells);
+  await new Promise((resolve) => guest.child.once('exit', resolve));
+  await transport.close();
   return run;
 }
 
@@ -210,7 +204,6 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 
-rmSync(socketDir, { recursive: true, force: true });
 const nativeNs = median(native);
 const loopbackNs = median(loopback);
 const cell = (value: string, width: number) => value.padStart(width);

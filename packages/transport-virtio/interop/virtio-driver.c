@@ -1,19 +1,22 @@
 /*
  * A virtio driver written against <linux/virtio_ring.h> only: it attaches to a vrdma virtio
- * device offered in a shared file and sends echo calls through a split virtqueue.
+ * device offered in shared memory and sends echo calls through a split virtqueue.
  *
- *   usage: virtio-driver <shared file> <calls> <burst> <event_idx 0|1> [hostile]
+ *   usage: virtio-driver <calls> <burst> <event_idx 0|1> [hostile]
  *
- * Doorbells are byte streams: one byte written to stdout is a kick, one byte read from stdin
- * is an interrupt. A summary line goes to stderr. Follows the attach procedure in README.md.
+ * The shared memory arrives as a file descriptor (SCM_RIGHTS) on descriptor 3, a UNIX socket
+ * shared with the host, with its size in decimal as the message; no path names it. Doorbells
+ * are byte streams: one byte written to stdout is a kick, one byte read from stdin is an
+ * interrupt. A summary line goes to stderr. Follows the attach procedure in README.md.
  */
 #include <endian.h>
-#include <fcntl.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/virtio_ring.h>
@@ -73,17 +76,48 @@ static void fail(const char *why) {
   exit(2);
 }
 
+/* One message on descriptor 3: the memory's size in decimal, and the memory's descriptor. */
+static int receive_memory(size_t *size) {
+  char data[32] = {0};
+  union {
+    struct cmsghdr align;
+    char bytes[CMSG_SPACE(sizeof(int))];
+  } control;
+  struct iovec iov = {data, sizeof data - 1};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.bytes;
+  msg.msg_controllen = sizeof control.bytes;
+  ssize_t n;
+  do n = recvmsg(3, &msg, 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0 || (msg.msg_flags & MSG_CTRUNC)) fail("no memory received");
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  if (c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+      c->cmsg_len != CMSG_LEN(sizeof(int)))
+    fail("no descriptor received");
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  *size = strtoul(data, NULL, 10);
+  return fd;
+}
+
 int main(int argc, char **argv) {
-  if (argc < 5) fail("usage");
-  int calls = atoi(argv[2]), burst = atoi(argv[3]), event_idx = atoi(argv[4]);
-  int hostile = argc > 5;
+  if (argc < 4) fail("usage");
+  int calls = atoi(argv[1]), burst = atoi(argv[2]), event_idx = atoi(argv[3]);
+  int hostile = argc > 4;
   if (burst < 1 || burst > QUEUE_SIZE / 2) fail("burst");
 
-  int fd = open(argv[1], O_RDWR);
+  size_t size;
+  int fd = receive_memory(&size);
   struct stat st;
-  if (fd < 0 || fstat(fd, &st) != 0) fail("open");
-  base = mmap(NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (fstat(fd, &st) != 0 || size < CFG_BYTES || (size_t)st.st_size < size) fail("memory size");
+  base = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) fail("mmap");
+  close(fd); /* the mapping stays; no descriptor is left to find */
+  close(3);
 
   /* 1. Find the device, reset, ACKNOWLEDGE | DRIVER. */
   if (le32toh(*cfg32(CFG_MAGIC)) != 0x74726976 || le32toh(*cfg32(CFG_VERSION)) != 1) fail("magic");
@@ -111,7 +145,7 @@ int main(int argc, char **argv) {
                    ~(uintptr_t)(VRING_USED_ALIGN_SIZE - 1);
   uintptr_t buffers = (used + sizeof(__virtio16) * 3 + sizeof(struct vring_used_elem) * QUEUE_SIZE +
                        15) & ~(uintptr_t)15;
-  if (buffers + QUEUE_SIZE * (REQ_BYTES + RESP_BYTES + 32) > (uintptr_t)st.st_size) fail("size");
+  if (buffers + QUEUE_SIZE * (REQ_BYTES + RESP_BYTES + 32) > (uintptr_t)size) fail("size");
   vr.desc = (void *)(base + desc);
   vr.avail = (void *)(base + avail);
   vr.used = (void *)(base + used);

@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { type Region, VrdmaError } from '@vrdma/api-spec';
 import { CONFIG, CONFIG_BLOCK_BYTES } from './config-block.js';
 import { AVAIL_IDX, USED_IDX } from './layout.js';
@@ -11,18 +11,28 @@ export interface FileMirror {
 }
 
 /**
- * A region over a shared file (e.g. under /dev/shm) for a process that cannot mmap it: the
- * region's bytes are a private copy kept coherent with the file through pread/pwrite, which go
- * through the same page cache as the peer's MAP_SHARED mapping. Slower than a mapping (a read
- * of the region per wake-up), but exact. A mapped region from transport-shm needs no port.
+ * A region over a shared file, given as a descriptor (received over a UNIX socket, or
+ * inherited), for a process that cannot mmap it: the region's bytes are a private copy kept
+ * coherent with the file through pread/pwrite, which go through the same page cache as the
+ * peer's MAP_SHARED mapping. Slower than a mapping (a read of the region per wake-up), but
+ * exact. A mapped region needs no port. The mirror owns `fd` from then on: `close()` closes it,
+ * and so does a refusal.
  */
 export function openFileMirror(
-  path: string,
+  fd: number,
   options: { role?: 'device' | 'driver'; id?: number } = {},
 ): FileMirror {
   const role = options.role ?? 'device';
-  const fd = openSync(path, 'r+');
-  const { size } = fstatSync(fd);
+  if (!Number.isInteger(fd) || fd < 0)
+    throw new VrdmaError('INVALID_ARGUMENT', `a file descriptor is a natural number, not ${fd}`);
+  let size: number;
+  try {
+    ({ size } = fstatSync(fd));
+  } catch (error) {
+    throw new VrdmaError('INVALID_ARGUMENT', `descriptor ${fd} is not an open file`, {
+      cause: error,
+    });
+  }
   if (size < CONFIG_BLOCK_BYTES || size > 1 << 30) {
     closeSync(fd);
     throw new VrdmaError('TRANSPORT', `shared file of ${size} bytes cannot hold a virtio device`);
@@ -55,5 +65,10 @@ export function openFileMirror(
     },
   };
   port.acquire();
-  return { region: { id: options.id ?? 1, size, bytes }, port, close: () => closeSync(fd) };
+  let open = true;
+  const close = (): void => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  return { region: { id: options.id ?? 1, size, bytes }, port, close };
 }

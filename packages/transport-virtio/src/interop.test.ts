@@ -1,11 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { type FrameHandler, FrameKind, type Region, VrdmaError } from '@vrdma/api-spec';
-import { createMemfdRegion } from '@vrdma/memory';
+import { createMemfdRegion, sendRegions } from '@vrdma/memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFileMirror } from './file-memory-port.js';
 import {
@@ -18,6 +19,7 @@ import {
 } from './layout.js';
 import type { MemoryPort } from './memory-port.js';
 import { createVirtioServerTransport } from './server-transport.js';
+import { anonymousSharedFile } from './shared-file.fixture.js';
 import { streamNotificationSource, streamNotifier } from './stream-doorbell.js';
 
 const HEADER = '/usr/include/linux/virtio_ring.h';
@@ -42,11 +44,15 @@ const upperCaseEcho: FrameHandler = (request) => {
   return reply;
 };
 
-describe.skipIf(!haveCompiler)('interop with a C driver built on <linux/virtio_ring.h>', () => {
+describe('interop with a C driver built on <linux/virtio_ring.h>', () => {
   let dir: string;
   let driver: string;
 
   beforeAll(() => {
+    if (!haveCompiler)
+      throw new Error(
+        `interop needs cc and ${HEADER}: install them (apt-get install build-essential linux-libc-dev)`,
+      );
     dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'vrdma-virtio-'));
     driver = join(dir, 'virtio-driver');
     execFileSync('cc', [
@@ -61,14 +67,15 @@ describe.skipIf(!haveCompiler)('interop with a C driver built on <linux/virtio_r
   });
 
   afterAll(() => {
-    rmSync(dir, { recursive: true, force: true });
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /**
-   * Offers the device in fresh shared memory, runs the C driver against it, serves it.
-   * `memfd`: transport-shm's sealed memfd, mapped by both sides (the C driver opens it through
-   * /proc/<pid>/fd). `file`: an ordinary file under /dev/shm that the host reaches through
-   * pread/pwrite (openFileMirror), for hosts without the native add-on.
+   * Offers the device in fresh shared memory, runs the C driver against it, serves it. The
+   * memory reaches the driver only as a descriptor, sent over a socket pair on its
+   * descriptor 3 (SCM_RIGHTS). `memfd`: a sealed memfd both sides map. `file`: a plain shared
+   * file, nameless once opened, that the host reaches through pread/pwrite (openFileMirror),
+   * as a host without the native add-on would.
    */
   async function runDriver(args: {
     calls: number;
@@ -77,19 +84,19 @@ describe.skipIf(!haveCompiler)('interop with a C driver built on <linux/virtio_r
     hostile?: boolean;
     memory?: 'memfd' | 'file';
   }) {
-    let path: string;
+    const size = 1 << 16;
     let region: Region;
     let port: MemoryPort | undefined;
+    let fd: number;
     let release: () => void;
     if (args.memory === 'file') {
-      path = join(dir, `device-${args.calls}-${args.burst}-${Number(args.eventIdx)}`);
-      writeFileSync(path, new Uint8Array(1 << 16));
-      const mirror = openFileMirror(path);
+      fd = anonymousSharedFile(size);
+      const mirror = openFileMirror(fd);
       ({ region, port } = mirror);
       release = () => mirror.close();
     } else {
-      const memfd = createMemfdRegion(1, 1 << 16, 'vrdma-virtio-interop');
-      ({ path } = memfd);
+      const memfd = createMemfdRegion(1, size, 'vrdma-virtio-interop');
+      ({ fd } = memfd);
       region = memfd;
       release = () => memfd.close();
     }
@@ -104,9 +111,13 @@ describe.skipIf(!haveCompiler)('interop with a C driver built on <linux/virtio_r
     const reasons: VrdmaError[] = [];
     server.onDisconnect((reason) => reasons.push(reason));
     server.serve(upperCaseEcho);
-    const argv = [path, String(args.calls), String(args.burst), args.eventIdx ? '1' : '0'];
+    const argv = [String(args.calls), String(args.burst), args.eventIdx ? '1' : '0'];
     if (args.hostile) argv.push('hostile');
-    const child = spawn(driver, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(driver, argv, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    const memorySocket = child.stdio[3] as Socket;
+    memorySocket.on('error', () => {});
+    sendRegions(memorySocket, Buffer.from(String(size)), [fd]);
+    if (args.memory !== 'file') release(); // the host keeps its mapping, no descriptor
     child.stdout.pipe(kicks);
     interrupts.pipe(child.stdin);
     let stderr = '';

@@ -1,25 +1,30 @@
-import { openMappedRegion } from '@vrdma/memory';
+import { mapReceivedRegion } from '@vrdma/memory';
 import { createVirtioClientTransport } from './client-transport.js';
 import { callInfo, echoRequest } from './echo-fixture.js';
 import { openFileMirror } from './file-memory-port.js';
+import { regionsFromParent } from './regions-from-parent.fixture.js';
 import { streamNotificationSource, streamNotifier } from './stream-doorbell.js';
 
 /**
- * A guest in its own OS process: attaches to the device offered in shared memory (a memfd it
- * maps, or a plain file it reaches through pread/pwrite), kicks by writing a byte to stdout,
- * hears interrupts as bytes on stdin, reports over the IPC channel.
- *   process-guest <path> <size> <memfd|file> <calls> <burst> [hang]
+ * A guest in its own OS process: its memory arrives as a descriptor on the socket it shares
+ * with the host (a memfd it maps, or a plain file it reaches through pread/pwrite), never as a
+ * path. It kicks by writing a byte on that socket, hears interrupts as bytes from it, and
+ * reports over the IPC channel.
+ *   process-guest <calls> <burst> [hang]
  */
-const [path, sizeArg, memory, callsArg, burstArg, mode] = process.argv.slice(2);
+const [callsArg, burstArg, mode] = process.argv.slice(2);
 const calls = Number(callsArg);
 const burst = Number(burstArg);
-const mirror = memory === 'file' ? openFileMirror(path!, { role: 'driver' }) : undefined;
-const region = mirror?.region ?? openMappedRegion(1, path!, Number(sizeArg));
+const { regions, socket } = regionsFromParent();
+const memory = regions[0]!;
+const mirror =
+  memory.kind === 'file' ? openFileMirror(memory.fd, { role: 'driver', id: memory.id }) : undefined;
+const region = mirror?.region ?? mapReceivedRegion(memory.id, memory.fd, memory.size);
 const client = createVirtioClientTransport({
   region,
   ...(mirror ? { port: mirror.port } : {}),
-  kicks: streamNotifier(process.stdout),
-  interrupts: streamNotificationSource(process.stdin),
+  kicks: streamNotifier(socket),
+  interrupts: streamNotificationSource(socket),
   maxInFlight: 16,
   requestBytes: 1024,
   responseBytes: 1024,

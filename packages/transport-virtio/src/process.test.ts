@@ -1,19 +1,16 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { type Region, VrdmaError } from '@vrdma/api-spec';
 import { createMemfdRegion } from '@vrdma/memory';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { forkWithRegions } from './child-with-regions.fixture.js';
 import { echoHandler } from './echo-fixture.js';
 import { openFileMirror } from './file-memory-port.js';
 import type { MemoryPort } from './memory-port.js';
 import { createVirtioServerTransport } from './server-transport.js';
+import { anonymousSharedFile } from './shared-file.fixture.js';
 import { streamNotificationSource, streamNotifier } from './stream-doorbell.js';
 
-const GUEST = fileURLToPath(new URL('./process-guest.fixture.ts', import.meta.url));
-const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
+const GUEST = new URL('./process-guest.fixture.ts', import.meta.url);
 
 interface GuestReport {
   ids?: number[];
@@ -22,43 +19,42 @@ interface GuestReport {
   inFlight?: boolean;
 }
 
-describe('virtio transport across OS processes', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'vrdma-virtio-proc-'));
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  /** The host offers a device in shared memory and starts a guest process against it. */
-  function startHost(name: string, memory: 'memfd' | 'file', args: string[]) {
+describe('virtio transport across OS processes, memory passed as a descriptor', () => {
+  /**
+   * The host offers a device in memory it created, sends the guest process that memory as a
+   * descriptor over their socket pair and keeps no descriptor of a memfd; kicks and
+   * interrupts are bytes on that socket.
+   */
+  function startHost(memory: 'memfd' | 'file', args: string[]) {
     const size = 1 << 16;
-    let path: string;
     let region: Region;
     let port: MemoryPort | undefined;
     let release: () => void;
+    let child: ChildProcess;
+    let socket: ReturnType<typeof forkWithRegions>['socket'];
     if (memory === 'file') {
-      path = join(dir, name);
-      writeFileSync(path, new Uint8Array(size));
-      const mirror = openFileMirror(path);
+      const fd = anonymousSharedFile(size);
+      ({ child, socket } = forkWithRegions(GUEST, args, [{ id: 1, size, kind: 'file' }], [fd]));
+      const mirror = openFileMirror(fd);
       ({ region, port } = mirror);
       release = () => mirror.close();
     } else {
-      const memfd = createMemfdRegion(1, size, `vrdma-virtio-${name}`);
-      ({ path } = memfd);
+      const memfd = createMemfdRegion(1, size, 'vrdma-virtio-process');
+      ({ child, socket } = forkWithRegions(
+        GUEST,
+        args,
+        [{ id: 1, size, kind: 'memfd' }],
+        [memfd.fd],
+      ));
+      memfd.close(); // the mapping stays; the guest has its own descriptor
       region = memfd;
-      release = () => memfd.close();
+      release = () => {};
     }
-    const child: ChildProcess = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=@vrdma/source', GUEST, path, String(size), memory, ...args],
-      { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'inherit', 'ipc'] },
-    );
-    child.stdin!.on('error', () => {}); // interrupts to a guest that died are dropped
     const server = createVirtioServerTransport({
       region,
       ...(port ? { port } : {}),
-      kicks: streamNotificationSource(child.stdout!),
-      interrupts: streamNotifier(child.stdin!),
+      kicks: streamNotificationSource(socket),
+      interrupts: streamNotifier(socket),
     });
     const disconnected = new Promise<VrdmaError>((resolve) => server.onDisconnect(resolve));
     const report = new Promise<GuestReport>((resolve, reject) => {
@@ -81,7 +77,7 @@ describe('virtio transport across OS processes', () => {
         [150, 1],
         [400, 8],
       ] as const) {
-        const host = startHost(`rt-${memory}-${burst}`, memory, [String(calls), String(burst)]);
+        const host = startHost(memory, [String(calls), String(burst)]);
         host.server.serve(echoHandler);
         try {
           const report = await host.report;
@@ -96,8 +92,8 @@ describe('virtio transport across OS processes', () => {
     });
   }
 
-  it('sees a guest killed mid-call as a clean disconnect and keeps running', async () => {
-    const host = startHost('killed', 'memfd', ['1', '1', 'hang']);
+  it('sees a guest killed mid-call as a clean disconnect, by its socket closing', async () => {
+    const host = startHost('memfd', ['1', '1', 'hang']);
     host.server.serve(() => new Promise<Uint8Array>(() => {}));
     try {
       expect((await host.report).inFlight).toBe(true);
@@ -105,6 +101,7 @@ describe('virtio transport across OS processes', () => {
       const reason = await host.disconnected;
       expect(reason).toBeInstanceOf(VrdmaError);
       expect(reason.code).toBe('DISCONNECTED');
+      expect(reason.message).toMatch(/doorbell closed/);
     } finally {
       await host.stop();
     }

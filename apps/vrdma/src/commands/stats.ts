@@ -1,6 +1,6 @@
 import { createConnection } from 'node:net';
 import type { DepartedGuest, GuestInfo } from '@vrdma/backend';
-import { readFirstLine } from '../compose/attach-protocol.js';
+import { readFirstLine } from '../compose/read-first-line.js';
 import type { Output } from './output.js';
 
 export interface StatsSnapshot {

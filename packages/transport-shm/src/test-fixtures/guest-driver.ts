@@ -1,6 +1,6 @@
 import { FrameKind, type Region } from '@vrdma/api-spec';
 import { BufferAllocator } from '@vrdma/memory';
-import type { HostConnection } from '../thread-guest.js';
+import type { GuestEndpoint } from '../guest-endpoint.js';
 import {
   fillPattern,
   frameWords,
@@ -18,6 +18,9 @@ export type GuestCommand =
   | { cmd: 'hang' }
   | { cmd: 'close' };
 
+/** What only a process guest is asked to do: break its own ring, as a hostile guest would. */
+export type ProcessGuestCommand = GuestCommand | { cmd: 'corrupt'; garbage: number[] };
+
 export interface GuestReport {
   ok: boolean;
   detail?: string;
@@ -31,7 +34,7 @@ export interface GuestReport {
  * guest, checked and overwritten by the host, checked again here; only its reference travels.
  */
 export async function runCommand(
-  host: HostConnection,
+  host: { transport: GuestEndpoint },
   region: Region,
   command: GuestCommand,
   callIds: { next: number },

@@ -1,88 +1,78 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  listenForProcessGuests,
-  type ProcessGuestConnection,
-  type ProcessHost,
-  type ProcessHostOptions,
-} from '../process-host.js';
-import type { GuestCommand, GuestReport } from './guest-driver.js';
-import { TS_EXEC_ARGV } from './ts-worker.js';
+import type { ChildProcess } from 'node:child_process';
+import { createMemfdRegion, RegionRegistry } from '@vrdma/memory';
+import { channelBytes, initChannel } from '../channel-layout.js';
+import { DEFAULT_RING_SHAPE } from '../ring.js';
+import type { ChannelOptions, GuestConnection } from '../thread-host.js';
+import { forkWithRegions } from './child-with-regions.js';
+import type { GuestReport, ProcessGuestCommand } from './guest-driver.js';
+import { hostEndpointOnSocket } from './socket-endpoints.js';
 
-export interface TestProcessHost {
-  readonly host: ProcessHost;
-  /** Starts a guest process that finds the host by its socket path alone. */
-  spawnGuest(): Promise<TestProcessGuest>;
-  close(): Promise<void>;
-}
+/** The region the guest's buffers live in, as the zero-copy command expects it. */
+export const GUEST_REGION = { id: 7, size: 1 << 16 };
+const CHANNEL_ID = 0;
 
 export interface TestProcessGuest {
   readonly child: ChildProcess;
-  readonly connection: ProcessGuestConnection;
-  run(command: GuestCommand, onProgress?: (report: GuestReport) => void): Promise<GuestReport>;
+  /** The host's side: the transport, and the guest's region registered under its id. */
+  readonly connection: GuestConnection;
+  run(
+    command: ProcessGuestCommand,
+    onProgress?: (report: GuestReport) => void,
+  ): Promise<GuestReport>;
+  /** Kills the guest if it still runs, and waits for it to be gone. */
+  stop(): Promise<void>;
 }
 
-export async function startTestProcessHost(
-  options: ProcessHostOptions = {},
-): Promise<TestProcessHost> {
-  const dir = mkdtempSync(join(tmpdir(), 'vrdma-shm-'));
-  const arrivals: Array<(guest: ProcessGuestConnection) => void> = [];
-  const host = await listenForProcessGuests(
-    join(dir, 'host.sock'),
-    (guest) => arrivals.shift()?.(guest),
-    options,
+/**
+ * Starts a guest process (`process-guest-main.ts`) the way a host serves one: the host creates
+ * the channel and the guest's region as sealed memfds, sends them over a socket pair as
+ * descriptors and keeps none; doorbells are bytes on that socket, and its close is the
+ * disconnect. The test drives the guest through fork's IPC channel, beside the rings.
+ */
+export async function spawnProcessGuest(options: ChannelOptions = {}): Promise<TestProcessGuest> {
+  const shape = options.shape ?? DEFAULT_RING_SHAPE;
+  const channel = createMemfdRegion(CHANNEL_ID, channelBytes(shape), 'vrdma-test-channel');
+  initChannel(channel.bytes.buffer, shape, options.startIndex);
+  const memory = createMemfdRegion(GUEST_REGION.id, GUEST_REGION.size, 'vrdma-test-region');
+  const regions = new RegionRegistry();
+  regions.register({ id: memory.id, size: memory.size, bytes: memory.bytes });
+  const { child, socket } = forkWithRegions(
+    new URL('./process-guest-main.ts', import.meta.url),
+    [],
+    [channel, memory],
   );
-  const children = new Set<ChildProcess>();
-
-  const spawnGuest = async (): Promise<TestProcessGuest> => {
-    const connected = new Promise<ProcessGuestConnection>((resolve) => arrivals.push(resolve));
-    const child = fork(
-      fileURLToPath(new URL('./process-guest-main.ts', import.meta.url)),
-      [host.path],
-      { execArgv: TS_EXEC_ARGV, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-    );
-    children.add(child);
-    child.once('exit', () => children.delete(child));
-    await new Promise<void>((resolve, reject) => {
-      child.once('exit', (code) => reject(new Error(`guest process exited with ${code}`)));
-      child.on('message', (m: { ready?: boolean }) => {
-        if (m.ready) resolve();
-      });
+  const endpoint = hostEndpointOnSocket(channel.bytes.buffer, shape, socket, options.poll);
+  endpoint.onDisconnect(() => regions.clear());
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`guest process exited with ${code}`)));
+    child.on('message', (m: { ready?: boolean }) => {
+      if (m.ready) resolve();
     });
-    const connection = await connected;
-    const run = (command: GuestCommand, onProgress?: (r: GuestReport) => void) =>
-      new Promise<GuestReport>((resolve, reject) => {
-        const onMessage = (m: { report?: GuestReport; progress?: GuestReport }) => {
-          if (m.progress) onProgress?.(m.progress);
-          if (!m.report) return;
-          child.off('message', onMessage);
-          resolve(m.report);
-        };
-        child.on('message', onMessage);
-        child.once('exit', (code, signal) =>
-          reject(new Error(`guest process ended (${code ?? signal})`)),
-        );
-        child.send(command);
-      });
-    return { child, connection, run };
+  });
+  const run = (command: ProcessGuestCommand, onProgress?: (r: GuestReport) => void) =>
+    new Promise<GuestReport>((resolve, reject) => {
+      const onMessage = (m: { report?: GuestReport; progress?: GuestReport }) => {
+        if (m.progress) onProgress?.(m.progress);
+        if (!m.report) return;
+        child.off('message', onMessage);
+        resolve(m.report);
+      };
+      child.on('message', onMessage);
+      child.once('exit', (code, signal) =>
+        reject(new Error(`guest process ended (${code ?? signal})`)),
+      );
+      child.send(command);
+    });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    await endpoint.close();
   };
-
-  const close = async () => {
-    await Promise.all(
-      [...children].map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGKILL');
-          }),
-      ),
-    );
-    await host.close();
-    rmSync(dir, { recursive: true, force: true });
+  return {
+    child,
+    connection: { transport: endpoint, regions },
+    run,
+    stop,
   };
-  return { host, spawnGuest, close };
 }
