@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { attachToHost } from './compose/attach-to-host.js';
+import { openRemoteDevice } from './compose/remote-device.js';
 import { CLI_TEST_TIMEOUT_MS, runCli, startCli, waitForOutput } from './testing/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vrdma-cli-'));
@@ -35,7 +35,7 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 
   it('demo --guests process: the same with guests in their own OS processes', async () => {
     const run = await runCli(['demo', '--guests', 'process', '--count', '2']);
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('guests as OS processes');
     expect(run.stdout.match(/read back identical/g)).toHaveLength(2);
   });
@@ -91,8 +91,8 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       expect(guest.code).toBe(0);
       expect(guest.stdout).toMatch(/read them back: ok, ok, identical/);
 
-      const live = await attachToHost(socket, { label: 'live-guest', memoryBytes: 1 << 20 });
-      await live.device.alloc({ size: 4096 });
+      const live = await openRemoteDevice(socket, { label: 'live-guest', memoryBytes: 1 << 20 });
+      await live.alloc({ size: 4096 });
       const stats = await runCli(['stats', '--socket', socket]);
       expect(stats.code).toBe(0);
       expect(stats.stdout).toMatch(/live-guest \(\d+\)/);
@@ -102,13 +102,13 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       expect(JSON.parse(json.stdout).guests[0].metrics.calls.alloc).toBe(1);
 
       const gone = new Promise<string>((resolve) =>
-        live.device.connection.onDisconnect((reason) => resolve(reason.code)),
+        live.connection.onDisconnect((reason) => resolve(reason.code)),
       );
       const exited = new Promise<number | null>((resolve) => host.once('exit', resolve));
       host.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(await gone).toBe('DISCONNECTED');
-      await expect(live.device.query()).rejects.toMatchObject({ code: 'DISCONNECTED' });
+      await expect(live.query()).rejects.toMatchObject({ code: 'DISCONNECTED' });
     } finally {
       host.kill('SIGKILL');
     }
