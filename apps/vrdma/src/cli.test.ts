@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { attachToHost } from './compose/attach-to-host.js';
+import { openRemoteDevice } from './compose/remote-device.js';
 import { CLI_TEST_TIMEOUT_MS, runCli, startCli, waitForOutput } from './testing/run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'vrdma-cli-'));
@@ -35,7 +35,7 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 
   it('demo --guests process: the same with guests in their own OS processes', async () => {
     const run = await runCli(['demo', '--guests', 'process', '--count', '2']);
-    expect(run.code).toBe(0);
+    expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('guests as OS processes');
     expect(run.stdout.match(/read back identical/g)).toHaveLength(2);
   });
@@ -91,8 +91,8 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       expect(guest.code).toBe(0);
       expect(guest.stdout).toMatch(/read them back: ok, ok, identical/);
 
-      const live = await attachToHost(socket, { label: 'live-guest', memoryBytes: 1 << 20 });
-      await live.device.alloc({ size: 4096 });
+      const live = await openRemoteDevice(socket, { label: 'live-guest', memoryBytes: 1 << 20 });
+      await live.alloc({ size: 4096 });
       const stats = await runCli(['stats', '--socket', socket]);
       expect(stats.code).toBe(0);
       expect(stats.stdout).toMatch(/live-guest \(\d+\)/);
@@ -102,13 +102,13 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       expect(JSON.parse(json.stdout).guests[0].metrics.calls.alloc).toBe(1);
 
       const gone = new Promise<string>((resolve) =>
-        live.device.connection.onDisconnect((reason) => resolve(reason.code)),
+        live.connection.onDisconnect((reason) => resolve(reason.code)),
       );
       const exited = new Promise<number | null>((resolve) => host.once('exit', resolve));
       host.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(await gone).toBe('DISCONNECTED');
-      await expect(live.device.query()).rejects.toMatchObject({ code: 'DISCONNECTED' });
+      await expect(live.query()).rejects.toMatchObject({ code: 'DISCONNECTED' });
     } finally {
       host.kill('SIGKILL');
     }
@@ -121,5 +121,53 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(run.stderr.trim()).toBe(`vrdma: no vrdma host listens at ${socket}`);
     const verbose = await runCli(['--verbose', 'guest', '--socket', socket]);
     expect(verbose.stderr).toMatch(/\n\s+at /);
+  });
+
+  it('guest refuses, as usage errors, a label or memory the attach protocol does not allow', async () => {
+    const socket = join(dir, 'nobody.sock');
+    const memory = await runCli(['guest', '--socket', socket, '--memory', '3GiB']);
+    expect(memory.code).toBe(2);
+    expect(memory.stderr).toMatch(
+      new RegExp(`argument '3GiB' is invalid. expected 1 byte to ${2 ** 31} bytes`),
+    );
+    const label = await runCli(['guest', '--socket', socket, '--label', 'vm 1']);
+    expect(label.code).toBe(2);
+    expect(label.stderr).toMatch(
+      /argument 'vm 1' is invalid. expected 1 to 64 letters, digits, _, \. or -/,
+    );
+  });
+
+  it('host refuses a path that holds a file, in one line, and leaves the file as it was', async () => {
+    const file = join(dir, 'notes.txt');
+    writeFileSync(file, 'keep me\n');
+    const run = await runCli(['host', '--socket', file]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toBe(`vrdma: ${file} exists and is not a socket: refusing to replace it\n`);
+    expect(run.stdout).toBe('');
+    expect(readFileSync(file, 'utf8')).toBe('keep me\n');
+  });
+
+  it('host refuses the socket of a live host in one line; the live host keeps serving', async () => {
+    const socket = join(dir, 'live.sock');
+    const first = startCli(['host', '--socket', socket]);
+    try {
+      await waitForOutput(first, 'listening on');
+      const second = await runCli(['host', '--socket', socket]);
+      expect(second.code).toBe(3);
+      expect(second.stderr).toBe(`vrdma: a host is already listening at ${socket}\n`);
+      const guest = await runCli(['guest', '--socket', socket, '--label', 'after-refusal']);
+      expect(guest.stderr).toBe('');
+      expect(guest.code).toBe(0);
+      expect(guest.stdout).toMatch(/read them back: ok, ok, identical/);
+    } finally {
+      first.kill('SIGKILL');
+    }
+  });
+
+  it('host says in one line that the folder of its socket does not exist', async () => {
+    const folder = join(dir, 'no-such-folder');
+    const run = await runCli(['host', '--socket', join(folder, 'host.sock')]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toBe(`vrdma: the folder ${folder} does not exist\n`);
   });
 });

@@ -1,3 +1,4 @@
+import { ATTACH_PROTOCOL_VERSION, attachRequestSchema, MAX_GUEST_MEMORY } from '@vrdma/api-spec';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runBenchCommand } from './commands/bench.js';
 import { runDemo } from './commands/demo.js';
@@ -28,6 +29,19 @@ function weight(value: string, previous: Record<string, number> = {}): Record<st
   return { ...previous, [match[1]!]: Number(match[2]) };
 }
 
+/** A guest label the attach protocol accepts: checked here, a bad one is a usage error. */
+function guestLabel(value: string): string {
+  const request = {
+    type: 'attach',
+    version: ATTACH_PROTOCOL_VERSION,
+    label: value,
+    memoryBytes: 0,
+  };
+  if (!attachRequestSchema.safeParse(request).success)
+    throw new InvalidArgumentError('expected 1 to 64 letters, digits, _, . or -');
+  return value;
+}
+
 /** Parses 4096, 64KiB, 1MiB, 1GiB (binary units) into bytes, from 1 to `max`. */
 function bytesUpTo(max: number) {
   return (value: string): number => {
@@ -43,6 +57,8 @@ function bytesUpTo(max: number) {
 }
 const byteSize = bytesUpTo(64 << 20);
 const byteSizeUnbounded = bytesUpTo(2 ** 40);
+/** Guest memory: no host hands out more than the attach protocol allows. */
+const guestMemorySize = bytesUpTo(MAX_GUEST_MEMORY);
 
 const guestsOption = () =>
   new Option('--guests <kind>', 'run guests as worker threads or OS processes')
@@ -185,8 +201,8 @@ export function buildProgram(
       'an example guest application: attaches to a running host, writes and reads back through RDMA, verifies',
     )
     .option('--socket <path>', "the host's socket", defaultSocketPath())
-    .option('--label <name>', "this guest's name on the host", `guest-${process.pid}`)
-    .option('--memory <bytes>', 'shared memory to ask the host for', byteSizeUnbounded, 16 << 20)
+    .option('--label <name>', "this guest's name on the host", guestLabel, `guest-${process.pid}`)
+    .option('--memory <bytes>', 'shared memory to ask the host for', guestMemorySize, 16 << 20)
     .option('--size <bytes>', 'bytes to write and read back', byteSize, 64 << 10)
     .action(function (this: Command) {
       const o = this.opts<{ socket: string; label: string; memory: number; size: number }>();

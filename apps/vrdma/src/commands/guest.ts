@@ -1,4 +1,4 @@
-import { attachToHost } from '../compose/attach-to-host.js';
+import { openRemoteDevice } from '../compose/remote-device.js';
 import type { Output } from './output.js';
 
 export interface GuestCommandOptions {
@@ -14,7 +14,7 @@ export interface GuestCommandOptions {
  * RDMA write through its own key), reads it back into a third and compares every byte.
  */
 export async function runGuest(options: GuestCommandOptions, out: Output): Promise<number> {
-  const { device } = await attachToHost(options.socket, {
+  const device = await openRemoteDevice(options.socket, {
     label: options.label,
     memoryBytes: options.memory,
   });

@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createHost, type HostConfigInput, service } from '@vrdma/backend';
+import {
+  createHost,
+  type HostConfigInput,
+  type HostListener,
+  listen,
+  service,
+} from '@vrdma/backend';
 import {
   createLocalCluster,
   type EngineConfigInput,
@@ -10,7 +16,6 @@ import {
 } from '@vrdma/engine-unimem';
 import { type UnimemEngine, unimemSpec } from '@vrdma/unimem-api';
 import { z } from 'zod';
-import { listenForGuests } from '../compose/process-host.js';
 import type { Output } from './output.js';
 
 export function defaultSocketPath(): string {
@@ -88,7 +93,16 @@ export async function runHost(
       else out.note(`${record.kind}: guest ${record.label} (${record.guest}): ${record.message}`);
     },
   });
-  const server = await listenForGuests(host, options.socket);
+  let listener: HostListener;
+  try {
+    listener = await listen(host, { path: options.socket });
+  } catch (error) {
+    // The path was refused (a file, a live host, no such folder): stop what was started, so
+    // that the one-line error is all that happens.
+    await host.close();
+    await shutdownEngine();
+    throw error;
+  }
   out.line(`vrdma host listening on ${options.socket} (${where}); stop with Ctrl-C`);
 
   const signal = await new Promise<string>((resolve) => {
@@ -97,7 +111,7 @@ export async function runHost(
   });
   out.line(`${signal}: shutting down`);
   await host.close();
-  await server.close();
+  await listener.close();
   await shutdownEngine();
   out.line('host stopped');
   return 0;

@@ -1,38 +1,5 @@
-import { createConnection } from 'node:net';
-import type { DepartedGuest, GuestInfo } from '@vrdma/backend';
-import { readFirstLine } from '../compose/read-first-line.js';
+import { fetchStats, type StatsSnapshot } from './fetch-stats.js';
 import type { Output } from './output.js';
-
-export interface StatsSnapshot {
-  type: 'stats';
-  guests: GuestInfo[];
-  departed: DepartedGuest[];
-  audit: Array<{ guest: number; label: string; kind: string; message: string }>;
-}
-
-/** Asks a running host for its metrics. */
-export async function fetchStats(path: string): Promise<StatsSnapshot> {
-  const socket = createConnection(path);
-  await new Promise<void>((resolve, reject) => {
-    socket.once('connect', resolve);
-    socket.once('error', (error: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          error.code === 'ENOENT' || error.code === 'ECONNREFUSED'
-            ? `no vrdma host listens at ${path}`
-            : error.message,
-        ),
-      ),
-    );
-  });
-  socket.write(`${JSON.stringify({ type: 'stats' })}\n`);
-  const { line } = await readFirstLine(socket);
-  socket.destroy();
-  const snapshot = JSON.parse(line) as StatsSnapshot;
-  if (snapshot.type !== 'stats')
-    throw new Error(`unexpected answer from the host: ${line.slice(0, 200)}`);
-  return snapshot;
-}
 
 export function formatStats(snapshot: StatsSnapshot): string {
   const lines = [

@@ -8,7 +8,9 @@ import {
   unimemSpec,
 } from '@vrdma/unimem-api';
 import type { Target } from '../workloads/workloads.js';
+import { type AttachSocket, openAttachSocket } from './attach-socket.js';
 import type { GuestHandle } from './guest-handle.js';
+import { startProcessGuest } from './process-guests.js';
 import { startThreadGuest } from './thread-guests.js';
 
 export type GuestKind = 'thread' | 'process';
@@ -43,6 +45,8 @@ export class Deployment {
   private readonly guests: GuestHandle[] = [];
   private readonly sessions: UnimemSession[] = [];
   private peerSession?: UnimemSession;
+  /** Opened with the first process guest: thread-only deployments need no socket. */
+  private attachSocket?: Promise<AttachSocket>;
 
   private constructor(
     readonly cluster: Cluster,
@@ -80,13 +84,10 @@ export class Deployment {
   }
 
   async startGuest(kind: GuestKind, label: string, memoryBytes: number): Promise<GuestHandle> {
-    if (kind === 'process') {
-      const { startProcessGuest } = await import('./process-guests.js');
-      const guest = await startProcessGuest(this.host, { label, memoryBytes });
-      this.guests.push(guest);
-      return guest;
-    }
-    const guest = await startThreadGuest(this.host, { label, memoryBytes });
+    const guest =
+      kind === 'process'
+        ? await startProcessGuest(await this.socket(), { label, memoryBytes })
+        : await startThreadGuest(this.host, { label, memoryBytes });
     this.guests.push(guest);
     return guest;
   }
@@ -94,11 +95,18 @@ export class Deployment {
   async close(): Promise<void> {
     await Promise.allSettled(this.guests.splice(0).map((g) => g.stop()));
     await this.host.close();
-    const { closeAttachServer } = await import('./process-guests.js');
-    await closeAttachServer(this.host);
+    // A socket that failed to open has nothing to close; its error went to startGuest.
+    const socket = await this.attachSocket?.catch(() => undefined);
+    this.attachSocket = undefined;
+    await socket?.close();
     await Promise.allSettled(this.sessions.splice(0).map((s) => s.dispose()));
     await this.peerSession?.dispose();
     await this.cluster.shutdown();
+  }
+
+  private socket(): Promise<AttachSocket> {
+    this.attachSocket ??= openAttachSocket(this.host);
+    return this.attachSocket;
   }
 
   private async peer(): Promise<UnimemSession> {

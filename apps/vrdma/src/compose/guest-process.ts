@@ -1,30 +1,30 @@
 /**
- * A guest in its own OS process, started by a host that talks to it over the IPC channel:
+ * A guest in its own OS process, started by a deployment that talks to it over the IPC channel:
  *   guest-process <socket path> <label> <memory bytes>
- * It attaches, then runs the workloads the host sends and answers each.
+ * It attaches to the host's socket as any guest process would, then runs the workloads the
+ * deployment sends and answers each.
  */
-import { runWorkload } from '../workloads/requests.js';
-import { attachToHost } from './attach-to-host.js';
-import { isWorkloadMessage } from './guest-rpc.js';
+import { openRemoteDevice } from './remote-device.js';
+import { serveWorkloads } from './serve-workloads.js';
+import { transportCounters } from './transport-counters.js';
 
 const [path, label, memoryBytes] = process.argv.slice(2);
-const send = (message: unknown) => process.send?.(message);
 
 try {
-  const { device, counters } = await attachToHost(path!, {
+  const device = await openRemoteDevice(path!, {
     label: label!,
     memoryBytes: Number(memoryBytes),
   });
-  process.on('message', (message: unknown) => {
-    if (!isWorkloadMessage(message) || !message.request) return;
-    runWorkload(device, message.request, counters).then(
-      (result) => send({ vrdmaWorkload: message.vrdmaWorkload, result }),
-      (error: unknown) => send({ vrdmaWorkload: message.vrdmaWorkload, error: String(error) }),
-    );
-  });
   process.on('disconnect', () => process.exit(0));
   device.connection.onDisconnect(() => process.exit(0));
-  send({ vrdmaWorkload: 0, result: { kind: 'transport-counters', counters: counters() } });
+  serveWorkloads(
+    device,
+    {
+      send: (message) => process.send?.(message),
+      onMessage: (listener) => process.on('message', listener),
+    },
+    () => transportCounters(device.connection),
+  );
 } catch (error) {
   process.stderr.write(
     `guest ${label}: ${error instanceof Error ? error.message : String(error)}\n`,

@@ -34,8 +34,13 @@ describe('guests in worker threads', () => {
       kind: 'verify',
       result: { node: 0, bytes: 1 << 20, written: true, readBack: true },
     });
+    // The guest's own transport metrics, read through its connection: the verify's write, read
+    // and at least one wait went over the data plane, its allocations over the control plane.
     const counters = await guest.run({ kind: 'transport-counters' });
     expect(counters.kind).toBe('transport-counters');
+    if (counters.kind !== 'transport-counters') return;
+    expect(counters.counters.data.messages).toBeGreaterThanOrEqual(3);
+    expect(counters.counters.control.messages).toBeGreaterThanOrEqual(4);
     await guest.kill();
     expect((await guest.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 0 });
   });

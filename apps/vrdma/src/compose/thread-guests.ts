@@ -1,13 +1,8 @@
 import { Worker } from 'node:worker_threads';
-import type { Host } from '@vrdma/backend';
-import { createSharedRegion } from '@vrdma/memory';
-import { attachThreadGuest } from '@vrdma/transport-shm';
-import { attachVirtioThreadGuest } from '@vrdma/transport-virtio';
+import { attachWorker, type Host } from '@vrdma/backend';
 import { entryPoint } from './entry-point.js';
 import type { GuestHandle } from './guest-handle.js';
 import { WorkloadClient } from './guest-rpc.js';
-
-let nextRegion = 1;
 
 export interface ThreadGuestOptions {
   label: string;
@@ -17,32 +12,23 @@ export interface ThreadGuestOptions {
 }
 
 /**
- * Starts a guest in a worker thread and attaches it to `host`: its memory is a
- * SharedArrayBuffer the host shares, its control plane a virtqueue, its data plane a polled
- * ring. Resolves once the guest has said hello and opened its device.
+ * Starts a guest in a worker thread and attaches it to `host` (the backend's `attachWorker`:
+ * memory, virtqueue and ring posted to the worker). Resolves once the guest has said hello
+ * and opened its device.
  */
 export async function startThreadGuest(
   host: Host,
   options: ThreadGuestOptions,
 ): Promise<GuestHandle> {
-  const memory = createSharedRegion(nextRegion++, options.memoryBytes);
   const { worker: entry } = entryPoint('guest-thread');
   const worker = new Worker(entry.path, {
     execArgv: entry.execArgv,
-    workerData: {
-      ...entry.data,
-      memory: { id: memory.id, buffer: memory.bytes.buffer },
-      label: options.label,
-    },
+    workerData: { ...entry.data, label: options.label },
   });
-  const data = attachThreadGuest(worker);
-  const control = attachVirtioThreadGuest(worker, { regionId: 0x4000_0000 + memory.id });
-  const attached = host.attach({
+  const attached = attachWorker(host, worker, {
     label: options.label,
+    memoryBytes: options.memoryBytes,
     weight: options.weight,
-    control,
-    data: data.transport,
-    memory,
   });
   const client = new WorkloadClient((message) => worker.postMessage(message));
 

@@ -12,12 +12,15 @@ export interface ProcessHostTransports {
 
 /**
  * Drives the virtqueue and the data-plane channel the host made, with every doorbell a byte on
- * the socket. The socket closing is the host going away.
+ * the socket. The socket closing, or failing, is the host going away.
  */
 export function processHostTransports(
   socket: Socket,
   regions: { control: Region; data: Region },
 ): ProcessHostTransports {
+  // A write to a host that is gone fails (EPIPE, ECONNRESET) and Node destroys the socket with
+  // that error; heard here, it ends in the close below instead of ending the guest's process.
+  socket.on('error', () => socket.destroy());
   const bells = new DoorbellMux(socket, [ATTACH_DOORBELLS.control, ATTACH_DOORBELLS.data]);
   const control = createVirtioClientTransport({
     region: regions.control,
