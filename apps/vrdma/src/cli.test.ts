@@ -33,11 +33,12 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(run.stdout).toContain('all transfers verified');
   });
 
-  it('demo --guests process: the same with guests in their own OS processes', async () => {
-    const run = await runCli(['demo', '--guests', 'process', '--count', '2']);
+  it('demo --guests process: the same with guests in their own OS processes, any --size', async () => {
+    const run = await runCli(['demo', '--guests', 'process', '--count', '2', '--size', '64KiB']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('guests as OS processes');
-    expect(run.stdout.match(/read back identical/g)).toHaveLength(2);
+    expect(run.stdout.match(/wrote 64 KiB ok, read back identical/g)).toHaveLength(2);
+    expect(run.stdout).toMatch(/remoted +\d+\.\d+ GB\/s/);
   });
 
   it('bench --quick --json prints exactly one JSON object of the documented shape', async () => {

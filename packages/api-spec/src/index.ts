@@ -63,6 +63,7 @@ export {
   peekFrameHeader,
   writeFrameHeader,
 } from './frame.js';
+export { summariseIssues } from './issues.js';
 export {
   type KindMapper,
   type KindSites,

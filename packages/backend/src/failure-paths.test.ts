@@ -54,6 +54,7 @@ describe('a departing guest whose engine fails to release what it holds', () => 
       held: { Buffer: 1, Channel: 1, Key: 1 },
       bytes: 256,
       calls: 0,
+      memory: 0,
     });
     expect(departed.reason).toBe('the guest closed its transport');
     expect(
@@ -75,7 +76,7 @@ describe('a departing guest whose engine fails to release what it holds', () => 
     expect(await codeOf(heir.device.revoke({ key }))).toBe('BAD_KEY');
     expect(host.audit.list({ kind: 'isolation' })).toEqual([]);
     expect(host.guests().map((g) => [g.label, g.ledger])).toEqual([
-      ['heir', { held: {}, bytes: 0, calls: 0 }],
+      ['heir', { held: {}, bytes: 0, calls: 0, memory: 8 << 20 }],
     ]);
   });
 
@@ -86,7 +87,12 @@ describe('a departing guest whose engine fails to release what it holds', () => 
     await doomed.device.openChannel();
 
     await doomed.crash();
-    expect((await doomed.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 0 });
+    expect((await doomed.attached.departed).ledger).toEqual({
+      held: {},
+      bytes: 0,
+      calls: 0,
+      memory: 0,
+    });
     expect(
       host.audit.list({ guest: doomed.attached.id, kind: 'detach' }).map((r) => r.message),
     ).toEqual(['cleanup failed: Error: dispose failed', 'the guest closed its transport']);
@@ -133,7 +139,10 @@ describe('a guest whose engine session cannot be opened', () => {
     // connect closed its transports on the refusal: the host let the guest go, holding nothing,
     // and never gave it a place in the scheduler.
     const departed = await unlucky.departed;
-    expect(departed).toMatchObject({ api: undefined, ledger: { held: {}, bytes: 0, calls: 0 } });
+    expect(departed).toMatchObject({
+      api: undefined,
+      ledger: { held: {}, bytes: 0, calls: 0, memory: 0 },
+    });
     expect(host.audit.list({ guest: unlucky.id }).map((r) => r.kind)).toEqual(['attach', 'detach']);
     expect(addFlow.mock.calls.map(([id]) => id)).toEqual([earlier.attached.id]);
     await unlucky.detach(); // already gone: nothing more to do
@@ -193,7 +202,7 @@ describe('a call that finishes after its guest left', () => {
     await slow.crash();
     await expect(late).rejects.toMatchObject({ code: 'DISCONNECTED' });
     // The call was still under way when the guest left; the engine's disposal revoked its key.
-    expect((await slow.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 1 });
+    expect((await slow.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 1, memory: 0 });
 
     gate.fire();
     expect(await ended.fired).toBe('DISCONNECTED');

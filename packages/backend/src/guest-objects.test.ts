@@ -45,7 +45,12 @@ describe('quotas under concurrency', () => {
     expect(outcomes.filter((code) => code === undefined)).toHaveLength(k);
     expect(outcomes.filter((code) => code === 'QUOTA_EXCEEDED')).toHaveLength(10 - k);
     expect(cluster.log.calls('alloc')).toHaveLength(k);
-    expect(host.guests()[0]!.ledger).toEqual({ held: { Buffer: k }, bytes: k * 64, calls: 0 });
+    expect(host.guests()[0]!.ledger).toEqual({
+      held: { Buffer: k },
+      bytes: k * 64,
+      calls: 0,
+      memory: 8 << 20,
+    });
     expect(await codeOf(g.device.alloc({ size: 64 }))).toBe('QUOTA_EXCEEDED');
   });
 
@@ -56,7 +61,12 @@ describe('quotas under concurrency', () => {
       Array.from({ length: 8 }, () => codeOf(g.device.alloc({ size: 300 }))),
     );
     expect(outcomes.filter((code) => code === undefined)).toHaveLength(3);
-    expect(host.guests()[0]!.ledger).toEqual({ held: { Buffer: 3 }, bytes: 900, calls: 0 });
+    expect(host.guests()[0]!.ledger).toEqual({
+      held: { Buffer: 3 },
+      bytes: 900,
+      calls: 0,
+      memory: 8 << 20,
+    });
   });
 
   it('gives back the reservation of a call the engine fails', async () => {
@@ -116,7 +126,7 @@ describe('a call that releases everything (Unimem close)', () => {
     const { channel } = await g.device.openChannel();
 
     await g.device.close();
-    expect(host.guests()[0]!.ledger).toEqual({ held: {}, bytes: 0, calls: 0 });
+    expect(host.guests()[0]!.ledger).toEqual({ held: {}, bytes: 0, calls: 0, memory: 0 });
     // Refused by the host, not passed to the closed engine session (which would say NOT_OPEN).
     expect(await codeOf(g.device.free({ buffer }))).toBe('BAD_HANDLE');
     expect(await codeOf(g.device.closeChannel({ channel }))).toBe('BAD_HANDLE');

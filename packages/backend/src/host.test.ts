@@ -195,6 +195,7 @@ describe('quotas', () => {
       held: { Buffer: 2, Channel: 1, Key: 1 },
       bytes: 1000,
       calls: 0,
+      memory: 8 << 20,
     });
     expect(host.audit.list({ kind: 'quota' })).toHaveLength(5);
   });
@@ -329,7 +330,7 @@ describe('cleanup', () => {
 
     await victim.crash();
     const departed = await victim.attached.departed;
-    expect(departed.ledger).toEqual({ held: {}, bytes: 0, calls: 0 });
+    expect(departed.ledger).toEqual({ held: {}, bytes: 0, calls: 0, memory: 0 });
     expect(departed.reason).toMatch(/closed/);
 
     expect((await survivor.device.wait({ channel: sc, timeoutMs: 2_000 })).completions).toEqual([
@@ -350,7 +351,7 @@ describe('cleanup', () => {
     await g.device.alloc({ size: 100 });
     await g.device.openChannel();
     await g.device.dispose();
-    expect((await g.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 0 });
+    expect((await g.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 0, memory: 0 });
     expect(host.guests()).toEqual([]);
   });
 

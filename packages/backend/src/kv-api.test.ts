@@ -129,6 +129,7 @@ describe('quotas, by the spec’s kind names', () => {
       held: { Store: 1, Value: 2 },
       bytes: 1000,
       calls: 0,
+      memory: 8 << 20,
     });
 
     await g.kv.freeValue({ value: big.value });
@@ -164,7 +165,7 @@ describe('cleanup, from the spec’s release functions', () => {
 
     await victim.crash();
     const departed = await victim.attached.departed;
-    expect(departed.ledger).toEqual({ held: {}, bytes: 0, calls: 0 });
+    expect(departed.ledger).toEqual({ held: {}, bytes: 0, calls: 0, memory: 0 });
     expect(departed.reason).toMatch(/closed/);
 
     const calls = journalOf('victim');

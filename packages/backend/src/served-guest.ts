@@ -51,6 +51,8 @@ export interface GuestConnection {
 export interface LedgerSnapshot extends Holdings {
   /** Calls being served. */
   calls: number;
+  /** Bytes of the guest's shared memory the host holds mapped (0 once it left). */
+  memory: number;
 }
 
 export interface GuestInfo {
@@ -97,7 +99,7 @@ interface Greeted {
 }
 
 const preHelloCodec = createCodec(sessionSpec);
-const EMPTY: LedgerSnapshot = { held: {}, bytes: 0, calls: 0 };
+const NOTHING_HELD: Holdings = { held: {}, bytes: 0 };
 
 /**
  * One attached guest, from its hello to its cleanup: routes it to the API it names, opens its
@@ -111,6 +113,8 @@ export class ServedGuest {
   private readonly identity: GuestIdentity;
   private greeted: Greeted | undefined;
   private leaving = false;
+  /** Set once the guest's objects are released and the host dropped its memory. */
+  private released = false;
   private settle!: (record: DepartedGuest) => void;
 
   constructor(private readonly options: ServedGuestOptions) {
@@ -152,9 +156,11 @@ export class ServedGuest {
       id: this.id,
       label: this.label,
       api: greeted?.service.spec.name,
-      ledger: greeted
-        ? { ...greeted.objects.holdings(), calls: greeted.quota.inflight }
-        : { ...EMPTY, held: {} },
+      ledger: {
+        ...(greeted ? greeted.objects.holdings() : { ...NOTHING_HELD, held: {} }),
+        calls: greeted?.quota.inflight ?? 0,
+        memory: this.released ? 0 : (this.options.connection.memory?.size ?? 0),
+      },
       metrics: this.metrics.snapshot(
         {
           control: { messages: control.metrics.messages, doorbells: control.metrics.doorbells },
@@ -174,6 +180,8 @@ export class ServedGuest {
     if (this.greeted) await this.releaseEverything(this.greeted);
     const { control, data } = this.options.connection;
     await Promise.allSettled([control.close(), data?.close()]);
+    // The host holds no reference to the guest's memory past this point.
+    this.released = true;
     const record: DepartedGuest = { ...this.info(), reason: reason.message };
     // The record shows anything the engine failed to release; the host's tables keep nothing.
     this.greeted?.objects.forgetAll();

@@ -3,6 +3,9 @@ import { Deployment, type GuestKind } from '../compose/deployment.js';
 import { writeBandwidth } from '../workloads/workloads.js';
 import type { Output } from './output.js';
 
+/** The write size of the native-versus-remoted comparison. */
+const COMPARISON_SIZE = 1 << 20;
+
 export interface DemoOptions {
   guests: GuestKind;
   count: number;
@@ -27,7 +30,12 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<number
     );
     const guests = await Promise.all(
       Array.from({ length: options.count }, (_, i) =>
-        deployment.startGuest(options.guests, `guest-${i + 1}`, options.size * 4),
+        // Room for the verified transfer and for the 1 MiB comparison below, whatever --size is.
+        deployment.startGuest(
+          options.guests,
+          `guest-${i + 1}`,
+          Math.max(options.size, COMPARISON_SIZE) * 4,
+        ),
       ),
     );
     let failures = 0;
@@ -46,7 +54,7 @@ export async function runDemo(options: DemoOptions, out: Output): Promise<number
       }),
     );
 
-    const size = 1 << 20;
+    const size = COMPARISON_SIZE;
     const target = await deployment.exportTarget(size);
     const native = await deployment.nativeSession();
     const budget = { minBytes: 64 << 20, minOps: 64 };

@@ -11,7 +11,7 @@ function as<K extends WorkloadResult['kind']>(
   return result as Extract<WorkloadResult, { kind: K }>;
 }
 
-const EMPTY_LEDGER = { held: {}, bytes: 0, calls: 0 };
+const EMPTY_LEDGER = { held: {}, bytes: 0, calls: 0, memory: 0 };
 
 for (const guests of ['thread', 'process'] as GuestKind[]) {
   for (const engineKind of ['mock', 'unimem'] as const) {

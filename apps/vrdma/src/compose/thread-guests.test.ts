@@ -42,6 +42,11 @@ describe('guests in worker threads', () => {
     expect(counters.counters.data.messages).toBeGreaterThanOrEqual(3);
     expect(counters.counters.control.messages).toBeGreaterThanOrEqual(4);
     await guest.kill();
-    expect((await guest.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 0 });
+    expect((await guest.attached.departed).ledger).toEqual({
+      held: {},
+      bytes: 0,
+      calls: 0,
+      memory: 0,
+    });
   });
 });

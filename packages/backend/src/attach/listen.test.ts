@@ -89,7 +89,7 @@ describe('listen: process guests over a UNIX socket', () => {
         }
       }, 20);
     });
-    expect(departed).toMatchObject({ ledger: { held: {}, bytes: 0, calls: 0 } });
+    expect(departed).toMatchObject({ ledger: { held: {}, bytes: 0, calls: 0, memory: 0 } });
   });
 
   it('refuses a path that holds a file, or a live host, and replaces only a stale socket', async () => {

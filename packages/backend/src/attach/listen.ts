@@ -3,6 +3,7 @@ import {
   type AttachRequest,
   attachRequestSchema,
   type Region,
+  summariseIssues,
   VrdmaError,
   type Welcome,
 } from '@vrdma/api-spec';
@@ -144,11 +145,9 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
       ({ line, rest }) => {
         if (settled) return;
         settle();
-        let request: AttachRequest;
-        try {
-          request = attachRequestSchema.parse(JSON.parse(line));
-        } catch (error) {
-          refuse(socket, `bad attach request: ${firstLineOf(error)}`);
+        const request = parseRequest(line);
+        if (typeof request === 'string') {
+          refuse(socket, `bad attach request: ${request}`);
           return;
         }
         if (request.type === 'stats') {
@@ -196,6 +195,18 @@ function statsOf(host: Host) {
     departed: host.departed(),
     audit: host.audit.list().slice(-50),
   };
+}
+
+/** The request, or what is wrong with it in one line. */
+function parseRequest(line: string): AttachRequest | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch {
+    return 'the first line is not JSON';
+  }
+  const parsed = attachRequestSchema.safeParse(json);
+  return parsed.success ? parsed.data : summariseIssues(parsed.error);
 }
 
 function firstLineOf(error: unknown): string {

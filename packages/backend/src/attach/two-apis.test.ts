@@ -89,11 +89,11 @@ describe('one host serving two APIs to guest processes at once', () => {
     expect(byLabel()).toEqual({
       'rdma-app': {
         api: 'unimem',
-        ledger: { held: { Buffer: 2, Channel: 1 }, bytes: 8192, calls: 0 },
+        ledger: { held: { Buffer: 2, Channel: 1 }, bytes: 8192, calls: 0, memory: 1 << 20 },
       },
       'kv-app': {
         api: 'kv-store',
-        ledger: { held: { Store: 1, Value: 2 }, bytes: 2 * VALUE_BYTES, calls: 0 },
+        ledger: { held: { Store: 1, Value: 2 }, bytes: 2 * VALUE_BYTES, calls: 0, memory: 1 << 20 },
       },
     });
 
@@ -122,13 +122,16 @@ describe('one host serving two APIs to guest processes at once', () => {
     for (const label of ['stranger-counter', 'stranger-grown-kv'])
       expect(await attached.get(label)!.departed).toMatchObject({
         api: undefined,
-        ledger: { held: {}, bytes: 0, calls: 0 },
+        ledger: { held: {}, bytes: 0, calls: 0, memory: 0 },
       });
 
     // The key-value guest dies without a word: everything it held is released.
     kv.child.kill('SIGKILL');
     const departed = await attached.get('kv-app')!.departed;
-    expect(departed).toMatchObject({ api: 'kv-store', ledger: { held: {}, bytes: 0, calls: 0 } });
+    expect(departed).toMatchObject({
+      api: 'kv-store',
+      ledger: { held: {}, bytes: 0, calls: 0, memory: 0 },
+    });
     const served = kvEngine.journal.filter((e) => e.session === 'kv-app' && !e.error);
     const handles = (fn: string) => served.filter((e) => e.fn === fn).map((e) => e.handle);
     expect(handles('closeStore')).toEqual(handles('openStore'));
@@ -143,7 +146,7 @@ describe('one host serving two APIs to guest processes at once', () => {
     expect(byLabel()).toEqual({
       'rdma-app': {
         api: 'unimem',
-        ledger: { held: { Buffer: 2, Channel: 1 }, bytes: 8192, calls: 0 },
+        ledger: { held: { Buffer: 2, Channel: 1 }, bytes: 8192, calls: 0, memory: 1 << 20 },
       },
     });
     // What the key-value guest stored outlives it, in the engine.
