@@ -202,7 +202,12 @@ describe('a call that finishes after its guest left', () => {
     await slow.crash();
     await expect(late).rejects.toMatchObject({ code: 'DISCONNECTED' });
     // The call was still under way when the guest left; the engine's disposal revoked its key.
-    expect((await slow.attached.departed).ledger).toEqual({ held: {}, bytes: 0, calls: 1, memory: 0 });
+    expect((await slow.attached.departed).ledger).toEqual({
+      held: {},
+      bytes: 0,
+      calls: 1,
+      memory: 0,
+    });
 
     gate.fire();
     expect(await ended.fired).toBe('DISCONNECTED');

@@ -126,7 +126,7 @@ describe('a call that releases everything (Unimem close)', () => {
     const { channel } = await g.device.openChannel();
 
     await g.device.close();
-    expect(host.guests()[0]!.ledger).toEqual({ held: {}, bytes: 0, calls: 0, memory: 0 });
+    expect(host.guests()[0]!.ledger).toEqual({ held: {}, bytes: 0, calls: 0, memory: 8 << 20 });
     // Refused by the host, not passed to the closed engine session (which would say NOT_OPEN).
     expect(await codeOf(g.device.free({ buffer }))).toBe('BAD_HANDLE');
     expect(await codeOf(g.device.closeChannel({ channel }))).toBe('BAD_HANDLE');
