@@ -2,7 +2,12 @@ import { cpus } from 'node:os';
 import { Deployment, type GuestKind } from '../compose/deployment.js';
 import type { GuestHandle } from '../compose/guest-handle.js';
 import type { TransportCounters, WorkloadResult } from '../workloads/requests.js';
-import { CONTROL_CALLS, controlCallCosts, writeBandwidth } from '../workloads/workloads.js';
+import {
+  CONTROL_CALLS,
+  controlCallCosts,
+  type Target,
+  writeBandwidth,
+} from '../workloads/workloads.js';
 import { type BenchResult, jainIndex } from './result.js';
 
 export interface BenchOptions {
@@ -35,6 +40,15 @@ function expect<K extends WorkloadResult['kind']>(
   return result as Extract<WorkloadResult, { kind: K }>;
 }
 
+/**
+ * A buffer on the peer node, as guests get it: where and with which key, without the peer's
+ * view of it, which a process guest would otherwise receive as a copy of the whole buffer.
+ */
+async function exportTarget(deployment: Deployment, size: number): Promise<Target> {
+  const { address, key, length } = await deployment.exportTarget(size);
+  return { address, key, length };
+}
+
 async function countersOf(guest: GuestHandle): Promise<TransportCounters> {
   return expect(await guest.run({ kind: 'transport-counters' }), 'transport-counters').counters;
 }
@@ -63,7 +77,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     host: { quotas: { bytes: 1 << 30 } },
   });
   try {
-    const target = await deployment.exportTarget(maxSize);
+    const target = await exportTarget(deployment, maxSize);
     const native = await deployment.nativeSession();
     const guests: GuestHandle[] = [];
     for (let i = 0; i < Math.max(...guestCounts); i++) {
@@ -117,7 +131,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       ratio: remotedControl[fn] / nativeControl[fn],
     }));
 
-    const streamTargets = await Promise.all(guests.map(() => deployment.exportTarget(1 << 20)));
+    const streamTargets = await Promise.all(guests.map(() => exportTarget(deployment, 1 << 20)));
     const many: BenchResult['guests'] = [];
     for (const n of guestCounts) {
       step(`${n} guest(s) streaming`);
