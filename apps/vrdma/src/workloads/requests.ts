@@ -7,7 +7,9 @@ import {
   controlCallCosts,
   streamUntil,
   type Target,
+  type WriteRate,
   writeBandwidth,
+  writeRate,
 } from './workloads.js';
 
 /** What a guest can be asked to run; the same union in-process, in a worker or in a process. */
@@ -19,6 +21,7 @@ export type WorkloadRequest =
       budget: { minBytes: number; minOps: number };
     }
   | { kind: 'control'; rounds: number }
+  | { kind: 'write-rate'; target: Target; size: number; depth: number; durationMs: number }
   | {
       kind: 'stream';
       target: Target;
@@ -43,6 +46,7 @@ export interface TransportCounters {
 export type WorkloadResult =
   | { kind: 'bandwidth'; points: BandwidthPoint[] }
   | { kind: 'control'; micros: Record<ControlCall, number> }
+  | { kind: 'write-rate'; rate: WriteRate }
   | { kind: 'stream'; bytes: number; seconds: number }
   | { kind: 'hold'; holdings: Holdings }
   | { kind: 'probe'; outcomes: Record<string, string> }
@@ -65,6 +69,11 @@ export async function runWorkload(
     }
     case 'control':
       return { kind: 'control', micros: await controlCallCosts(device, request.rounds) };
+    case 'write-rate':
+      return {
+        kind: 'write-rate',
+        rate: await writeRate(device, request.target, request.size, request),
+      };
     case 'stream':
       return { kind: 'stream', ...(await streamLanes(device, request)) };
     case 'hold':

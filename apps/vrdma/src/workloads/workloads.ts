@@ -74,15 +74,60 @@ export async function streamUntil(
   }
 }
 
+export interface WriteRate {
+  size: number;
+  /** Writes kept in flight. */
+  depth: number;
+  ops: number;
+  seconds: number;
+  opsPerSec: number;
+}
+
+/**
+ * Writes of `size` bytes per second, `depth` in flight and completions reaped in batches, for
+ * about `durationMs` after a warm-up. Every write posted in the window counts, timed to its
+ * completion. With small writes this is the cost per operation that bandwidth at large sizes
+ * hides; the same code measures a native session and a remoted one.
+ */
+export async function writeRate(
+  device: UnimemSession,
+  target: Target,
+  size: number,
+  { depth, durationMs }: { depth: number; durationMs: number },
+): Promise<WriteRate> {
+  if (size > target.length)
+    throw new RangeError(`size ${size} exceeds the target's ${target.length} bytes`);
+  const buffer = await device.alloc({ size });
+  const { channel } = await device.openChannel({ depth: depth * 2 });
+  try {
+    await streamWrites(device, channel, buffer.ref, target, depth * 8, depth); // warm-up
+    let ops = 0;
+    const started = performance.now();
+    const end = started + durationMs;
+    await pipelineWrites(device, channel, buffer.ref, target, depth, {
+      more: () => performance.now() < end,
+      completed: (count) => {
+        ops += count;
+      },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    return { size, depth, ops, seconds, opsPerSec: ops / seconds };
+  } finally {
+    await device.closeChannel({ channel });
+    await device.free({ buffer: buffer.buffer });
+  }
+}
+
 async function streamWrites(
   device: UnimemSession,
   channel: Handle<'Channel'>,
   local: { region: number; offset: number; length: number },
   target: Target,
   ops: number,
+  depth = PIPELINE,
 ): Promise<void> {
   let posted = 0;
-  await pipelineWrites(device, channel, local, target, PIPELINE, {
+  await pipelineWrites(device, channel, local, target, depth, {
     more: () => posted++ < ops,
     completed: () => {},
   });
