@@ -62,9 +62,22 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
               fn: z.enum(['open', 'alloc', 'free', 'exportBuffer', 'openChannel']),
               nativeUs: z.number().positive(),
               remotedUs: z.number().positive(),
+              vsComlink: z.number().positive(),
             }),
           )
           .length(5),
+        // z.number() refuses NaN and ±Infinity: positive and finite.
+        baselines: z.object({
+          comlinkUs: z.number().positive(),
+          postMessageUs: z.number().positive(),
+        }),
+        smallWrites: z.object({
+          size: z.literal(64),
+          inFlight: z.number().int().min(32),
+          nativeOpsPerSec: z.number().positive(),
+          remotedOpsPerSec: z.number().positive(),
+          ratio: z.number().positive(),
+        }),
         kicks: z.object({ perDataOp: z.number().min(0), perControlCall: z.number().min(0) }),
         guests: z
           .array(
@@ -78,6 +91,10 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       })
       .parse(JSON.parse(run.stdout));
     for (const p of result.bandwidth) expect(p.ratio).toBeCloseTo(p.remotedGBps / p.nativeGBps, 6);
+    for (const c of result.control)
+      expect(c.vsComlink).toBeCloseTo(c.remotedUs / result.baselines.comlinkUs, 6);
+    const writes = result.smallWrites;
+    expect(writes.ratio).toBeCloseTo(writes.remotedOpsPerSec / writes.nativeOpsPerSec, 6);
     expect(result.bandwidth.map((p) => p.size)).toEqual([64, 4096, 65536, 1 << 20]);
     expect(result.guests.map((g) => g.n)).toEqual([1, 2, 4]);
     expect(run.stdout.trim().split('\n')).toHaveLength(1);

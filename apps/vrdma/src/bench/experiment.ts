@@ -7,7 +7,9 @@ import {
   controlCallCosts,
   type Target,
   writeBandwidth,
+  writeRate,
 } from '../workloads/workloads.js';
+import { measureBaselines } from './baselines.js';
 import { type BenchResult, jainIndex } from './result.js';
 
 export interface BenchOptions {
@@ -31,6 +33,8 @@ const FULL_SIZES = [
   64 << 20,
 ];
 const QUICK_SIZES = [64, 4 << 10, 64 << 10, 1 << 20];
+/** Small writes: 64 B each, as many in flight as fit the data ring beside the reaping calls. */
+const SMALL_WRITES = { size: 64, depth: 32 };
 
 function expect<K extends WorkloadResult['kind']>(
   result: WorkloadResult,
@@ -55,7 +59,8 @@ async function countersOf(guest: GuestHandle): Promise<TransportCounters> {
 
 /**
  * The paper's experiment, native and remoted side by side in one run: bandwidth by transfer
- * size, time per control call, kicks per operation, and aggregate bandwidth with 1 to 8 guests
+ * size, small writes per second, time per control call beside a Comlink and a postMessage round
+ * trip between two threads, kicks per operation, and aggregate bandwidth with 1 to 8 guests
  * with Jain's fairness index.
  */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
@@ -66,8 +71,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     : { minBytes: 128 << 20, minOps: 5_000 };
   const rounds = options.quick ? 50 : 300;
   const streamMs = options.quick ? 300 : 1_000;
+  const smallWrites = { ...SMALL_WRITES, durationMs: options.quick ? 300 : 2_000 };
+  const baselineRounds = options.quick ? 2_000 : 20_000;
   const maxSize = sizes[sizes.length - 1]!;
-  const steps = sizes.length * 2 + 2 + guestCounts.length + 1;
+  const steps = sizes.length * 2 + 2 + 2 + 1 + guestCounts.length + 1;
   const step = (label: string) => options.progress?.(label, steps);
 
   step('starting the cluster and guests');
@@ -113,6 +120,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const perDataOp =
       dataOps > 0 ? (afterBandwidth.data.doorbells - before.data.doorbells) / dataOps : 0;
 
+    step('native small writes');
+    const nativeRate = await writeRate(native, target, smallWrites.size, smallWrites);
+    step('remoted small writes');
+    const remotedRate = expect(
+      await first.run({ kind: 'write-rate', target, ...smallWrites }),
+      'write-rate',
+    ).rate;
+
     step('native control calls');
     const nativeControl = await controlCallCosts(native, rounds);
     step('remoted control calls');
@@ -124,11 +139,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       controlCalls > 0
         ? (afterControl.control.doorbells - beforeControl.control.doorbells) / controlCalls
         : 0;
+    step('Comlink and postMessage round trips between two threads');
+    const baselines = await measureBaselines(baselineRounds);
     const control = CONTROL_CALLS.map((fn) => ({
       fn,
       nativeUs: nativeControl[fn],
       remotedUs: remotedControl[fn],
       ratio: remotedControl[fn] / nativeControl[fn],
+      vsComlink: remotedControl[fn] / baselines.comlinkUs,
     }));
 
     const streamTargets = await Promise.all(guests.map(() => exportTarget(deployment, 1 << 20)));
@@ -168,6 +186,14 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       },
       bandwidth,
       control,
+      baselines,
+      smallWrites: {
+        size: smallWrites.size,
+        inFlight: smallWrites.depth,
+        nativeOpsPerSec: nativeRate.opsPerSec,
+        remotedOpsPerSec: remotedRate.opsPerSec,
+        ratio: remotedRate.opsPerSec / nativeRate.opsPerSec,
+      },
       kicks: { perDataOp, perControlCall },
       guests: many,
     };

@@ -91,12 +91,23 @@ async function inspect(file: string) {
           bars: [...(svg?.querySelectorAll('rect') ?? [])].filter(
             (r) => r.getBoundingClientRect().width > 0,
           ).length,
+          baselineBars: [...(svg?.querySelectorAll('rect.baseline') ?? [])].filter(
+            (r) => r.getBoundingClientRect().width > 0,
+          ).length,
           pathLengths: paths,
         };
       }),
     );
     const screenshot = await page.locator('#bandwidth-chart').screenshot();
-    return { charts, requests, screenshot };
+    // The tables' cells as a reader sees them (rendered text); a hidden table has none.
+    const tables: Record<string, string[][]> = {};
+    for (const id of ['small-writes', 'control-table', 'baselines']) {
+      const table = page.locator(`#${id}`);
+      const rows = (await table.isVisible()) ? await table.locator('tbody tr').all() : [];
+      tables[id] = await Promise.all(rows.map((row) => row.locator('td').allInnerTexts()));
+    }
+    const chartText = await page.locator('#control-chart').innerHTML();
+    return { charts, requests, screenshot, tables, chartText };
   } finally {
     await context.close();
   }
@@ -121,7 +132,16 @@ const sample: BenchResult = {
     nativeUs: 2,
     remotedUs: 80,
     ratio: 40,
+    vsComlink: 1.6,
   })),
+  baselines: { comlinkUs: 50, postMessageUs: 30 },
+  smallWrites: {
+    size: 64,
+    inFlight: 32,
+    nativeOpsPerSec: 1_234_567,
+    remotedOpsPerSec: 123_456,
+    ratio: 0.1,
+  },
   kicks: { perDataOp: 0.1, perControlCall: 1 },
   guests: [1, 2, 4].map((n) => ({
     n,
@@ -138,15 +158,33 @@ describe('the HTML report in headless Chromium', { timeout: CLI_TEST_TIMEOUT_MS 
   it('renders both charts, self-contained, with a line and a dot per point', async () => {
     const file = join(dir, 'sample.html');
     writeFileSync(file, renderReport(sample));
-    const { charts, requests, screenshot } = await inspect(file);
+    const { charts, requests, screenshot, chartText } = await inspect(file);
     expect(requests).toEqual([]);
     const [bandwidth, control] = charts;
     expect(bandwidth!.width).toBeGreaterThan(300);
     expect(bandwidth!.dots).toBe(8);
     expect(bandwidth!.pathLengths).toHaveLength(2);
     for (const length of bandwidth!.pathLengths) expect(length).toBeGreaterThan(100);
-    expect(control!.bars).toBe(10);
+    // A native and a remoted bar per call, then one bar per round trip between two threads.
+    expect(control!.bars).toBe(12);
+    expect(control!.baselineBars).toBe(2);
+    expect(chartText).toContain('Comlink RTT');
+    expect(chartText).toContain('postMessage RTT');
     expect(screenshot.length).toBeGreaterThan(5_000);
+  });
+
+  it('shows the small writes, each call against a Comlink round trip, and both round trips', async () => {
+    const file = join(dir, 'sample-tables.html');
+    writeFileSync(file, renderReport(sample));
+    const { tables } = await inspect(file);
+    expect(tables['small-writes']).toEqual([['64 B', '32', '1,234,567', '123,456', '0.100']]);
+    expect(tables['control-table']).toHaveLength(5);
+    for (const row of tables['control-table']!)
+      expect(row.slice(1)).toEqual(['2.0', '80.0', '40.0', '1.60']);
+    expect(tables.baselines).toEqual([
+      ['Comlink', '50.0'],
+      ['postMessage', '30.0'],
+    ]);
   });
 
   it('is what `vrdma bench --quick --report` writes', async () => {
@@ -155,8 +193,17 @@ describe('the HTML report in headless Chromium', { timeout: CLI_TEST_TIMEOUT_MS 
     const run = await runCli(['bench', '--quick', '--report', file], 120_000);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain(`report written to ${file}`);
-    const { charts } = await inspect(file);
+    const { charts, tables } = await inspect(file);
     expect(charts[0]!.dots).toBe(8);
-    expect(charts[1]!.bars).toBe(10);
+    expect(charts[1]!.bars).toBe(12);
+    expect(charts[1]!.baselineBars).toBe(2);
+    const figure = (cell: string | undefined) => Number(cell?.replaceAll(',', ''));
+    const [writes] = tables['small-writes']!;
+    expect(writes!.slice(0, 2)).toEqual(['64 B', '32']);
+    for (const cell of writes!.slice(2)) expect(figure(cell)).toBeGreaterThan(0);
+    expect(tables['control-table']).toHaveLength(5);
+    for (const row of tables['control-table']!) expect(figure(row[4])).toBeGreaterThan(0);
+    expect(tables.baselines!.map((row) => row[0])).toEqual(['Comlink', 'postMessage']);
+    for (const row of tables.baselines!) expect(figure(row[1])).toBeGreaterThan(0);
   });
 });

@@ -1,4 +1,4 @@
-import { type BenchResult, formatBytes } from './result.js';
+import { type BenchResult, formatBytes, opsPerSec } from './result.js';
 
 const WIDTH = 640;
 const HEIGHT = 320;
@@ -52,13 +52,26 @@ ${dots('nativeGBps', 'native')}${dots('remotedGBps', 'remoted')}
 </svg>`;
 }
 
-/** Per-call time, native next to remoted, as grouped horizontal bars. */
+/**
+ * Per-call time, native next to remoted, as grouped horizontal bars; below them, one bar each
+ * for a Comlink and a postMessage round trip between two threads, on the same scale.
+ */
 function controlChart(result: BenchResult): string {
   const rows = result.control;
   if (rows.length === 0) return '<p>No control-call points.</p>';
-  const max = Math.max(...rows.flatMap((r) => [r.nativeUs, r.remotedUs]), 1);
+  const b = result.baselines;
+  const baselines = [
+    { name: 'Comlink RTT', us: b.comlinkUs },
+    { name: 'postMessage RTT', us: b.postMessageUs },
+  ];
+  const max = Math.max(
+    ...rows.flatMap((r) => [r.nativeUs, r.remotedUs]),
+    ...baselines.map((r) => r.us),
+    1,
+  );
   const rowHeight = 36;
-  const height = rows.length * rowHeight + 30;
+  const top = rows.length * rowHeight;
+  const height = top + baselines.length * 20 + 30;
   const bar = (value: number) => ((value / max) * (WIDTH - 200)).toFixed(1);
   const bars = rows
     .map(
@@ -71,11 +84,18 @@ function controlChart(result: BenchResult): string {
 <text x="${124 + Number(bar(r.remotedUs))}" y="${i * rowHeight + 31}">${r.remotedUs.toFixed(1)} µs</text>`,
     )
     .join('');
-  return `<svg id="control-chart" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="time per control call">${bars}</svg>`;
+  const reference = baselines
+    .map(
+      (r, i) => `<text x="110" y="${top + i * 20 + 18}" text-anchor="end">${r.name}</text>
+<rect class="baseline" x="120" y="${top + i * 20 + 8}" width="${bar(r.us)}" height="12"><title>${r.name} ${r.us.toFixed(1)} µs</title></rect>
+<text x="${124 + Number(bar(r.us))}" y="${top + i * 20 + 18}">${r.us.toFixed(1)} µs</text>`,
+    )
+    .join('');
+  return `<svg id="control-chart" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="time per control call, and round trips between two threads">${bars}${reference}</svg>`;
 }
 
-function table(headers: string[], rows: string[][]): string {
-  return `<table><thead><tr>${headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
+function table(headers: string[], rows: string[][], id?: string): string {
+  return `<table${id ? ` id="${id}"` : ''}><thead><tr>${headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
@@ -83,19 +103,21 @@ function table(headers: string[], rows: string[][]): string {
 /** A self-contained HTML report: inline CSS and SVG, no script, no network. */
 export function renderReport(result: BenchResult, generatedAt = new Date()): string {
   const m = result.machine;
+  const w = result.smallWrites;
+  const b = result.baselines;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>vrdma bench report</title>
 <style>
 body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:760px;color:#222}
 svg text{font-size:11px;fill:#333} .grid{stroke:#ddd}
 path.native,path.remoted{fill:none;stroke-width:2} path.native{stroke:#1f77b4} path.remoted{stroke:#d62728}
-circle.native,rect.native{fill:#1f77b4} circle.remoted,rect.remoted{fill:#d62728}
+circle.native,rect.native{fill:#1f77b4} circle.remoted,rect.remoted{fill:#d62728} rect.baseline{fill:#7f7f7f}
 table{border-collapse:collapse;margin:1em 0} td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}
 .key span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle}
 </style></head><body>
 <h1>vrdma: native versus remoted</h1>
 <p>${escapeHtml(`${m.engine}; ${m.transports}; guests as ${m.guests}; ${m.cpus} CPUs; Node ${m.node}; ${generatedAt.toISOString()}`)}</p>
-<p class="key"><span style="background:#1f77b4"></span>native<span style="background:#d62728"></span>remoted</p>
+<p class="key"><span style="background:#1f77b4"></span>native<span style="background:#d62728"></span>remoted<span style="background:#7f7f7f"></span>round trip between two threads</p>
 <h2>Bandwidth versus transfer size</h2>
 ${bandwidthChart(result)}
 ${table(
@@ -107,16 +129,40 @@ ${table(
     p.ratio.toFixed(2),
   ]),
 )}
+<h2>Small writes per second</h2>
+${table(
+  ['size', 'in flight', 'native ops/s', 'remoted ops/s', 'ratio'],
+  [
+    [
+      formatBytes(w.size),
+      String(w.inFlight),
+      opsPerSec(w.nativeOpsPerSec),
+      opsPerSec(w.remotedOpsPerSec),
+      w.ratio.toFixed(3),
+    ],
+  ],
+  'small-writes',
+)}
 <h2>Time per control call</h2>
 ${controlChart(result)}
 ${table(
-  ['call', 'native µs', 'remoted µs', 'ratio'],
+  ['call', 'native µs', 'remoted µs', 'ratio', 'remoted / Comlink'],
   result.control.map((c) => [
     c.fn,
     c.nativeUs.toFixed(1),
     c.remotedUs.toFixed(1),
     c.ratio.toFixed(1),
+    c.vsComlink.toFixed(2),
   ]),
+  'control-table',
+)}
+${table(
+  ['round trip between two threads', 'µs'],
+  [
+    ['Comlink', b.comlinkUs.toFixed(1)],
+    ['postMessage', b.postMessageUs.toFixed(1)],
+  ],
+  'baselines',
 )}
 <h2>Kicks</h2>
 ${table(['per data-plane op', 'per control call'], [[result.kicks.perDataOp.toFixed(3), result.kicks.perControlCall.toFixed(3)]])}

@@ -2,7 +2,24 @@
 export interface BenchResult {
   machine: { cpus: number; node: string; engine: string; transports: string; guests: string };
   bandwidth: Array<{ size: number; nativeGBps: number; remotedGBps: number; ratio: number }>;
-  control: Array<{ fn: string; nativeUs: number; remotedUs: number; ratio: number }>;
+  /** `ratio` is remoted / native; `vsComlink` is remoted / one Comlink round trip. */
+  control: Array<{
+    fn: string;
+    nativeUs: number;
+    remotedUs: number;
+    ratio: number;
+    vsComlink: number;
+  }>;
+  /** Mean µs of one round trip between two threads: what a control call is compared with. */
+  baselines: { comlinkUs: number; postMessageUs: number };
+  /** Writes of `size` bytes per second, `inFlight` at a time; `ratio` is remoted / native. */
+  smallWrites: {
+    size: number;
+    inFlight: number;
+    nativeOpsPerSec: number;
+    remotedOpsPerSec: number;
+    ratio: number;
+  };
   kicks: { perDataOp: number; perControlCall: number };
   guests: Array<{ n: number; aggregateGBps: number; jain: number; perGuestGBps: number[] }>;
 }
@@ -19,4 +36,9 @@ export function formatBytes(size: number): string {
   if (size >= 1 << 20) return `${size / (1 << 20)} MiB`;
   if (size >= 1 << 10) return `${size / (1 << 10)} KiB`;
   return `${size} B`;
+}
+
+/** Operations per second, grouped by thousands: 1,234,567. */
+export function opsPerSec(rate: number): string {
+  return Math.round(rate).toLocaleString('en-US');
 }

@@ -1,4 +1,4 @@
-import { type BenchResult, formatBytes } from './result.js';
+import { type BenchResult, formatBytes, opsPerSec } from './result.js';
 
 /** The paper's table, as text. */
 export function formatTable(result: BenchResult): string {
@@ -14,13 +14,26 @@ export function formatTable(result: BenchResult): string {
       `${formatBytes(p.size).padStart(10)}        ${p.nativeGBps.toFixed(3).padStart(11)}   ${p.remotedGBps.toFixed(3).padStart(12)}   ${p.ratio.toFixed(2).padStart(14)}`,
     );
   }
+  const w = result.smallWrites;
+  const writes = `${formatBytes(w.size)} writes, ${w.inFlight} in flight`;
   lines.push('');
-  lines.push('control call           native µs     remoted µs     remoted/native');
+  lines.push(`${writes}   native ops/s   remoted ops/s   remoted/native`);
+  lines.push(
+    `${''.padStart(writes.length)}   ${opsPerSec(w.nativeOpsPerSec).padStart(12)}   ${opsPerSec(w.remotedOpsPerSec).padStart(13)}   ${w.ratio.toFixed(3).padStart(14)}`,
+  );
+  lines.push('');
+  lines.push(
+    `${'control call'.padEnd(12)}   ${'native µs'.padStart(9)}   ${'remoted µs'.padStart(10)}   ${'remoted/native'.padStart(14)}   ${'remoted/Comlink'.padStart(15)}`,
+  );
   for (const c of result.control) {
     lines.push(
-      `${c.fn.padStart(12)}          ${c.nativeUs.toFixed(1).padStart(9)}   ${c.remotedUs.toFixed(1).padStart(12)}   ${c.ratio.toFixed(1).padStart(14)}`,
+      `${c.fn.padStart(12)}   ${c.nativeUs.toFixed(1).padStart(9)}   ${c.remotedUs.toFixed(1).padStart(10)}   ${c.ratio.toFixed(1).padStart(14)}   ${c.vsComlink.toFixed(2).padStart(15)}`,
     );
   }
+  const b = result.baselines;
+  lines.push(
+    `round trip between two threads: Comlink ${b.comlinkUs.toFixed(1)} µs, postMessage ${b.postMessageUs.toFixed(1)} µs`,
+  );
   lines.push('');
   lines.push(
     `kicks per data-plane op: ${result.kicks.perDataOp.toFixed(3)}   kicks per control call: ${result.kicks.perControlCall.toFixed(3)}`,
