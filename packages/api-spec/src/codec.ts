@@ -19,7 +19,8 @@ import {
  */
 export interface Codec {
   readonly spec: ApiSpec;
-  encodeRequest(fn: CompiledFunction, callId: number, args: unknown): Uint8Array;
+  /** A request (or, with `kind` Post, a posted request) for `fn`. */
+  encodeRequest(fn: CompiledFunction, callId: number, args: unknown, kind?: FrameKind): Uint8Array;
   /** Writes a data-plane request straight into `view` at `at`; returns the bytes written. */
   encodeDataRequestInto(
     view: DataView,
@@ -28,7 +29,8 @@ export interface Codec {
     callId: number,
     args: unknown,
   ): number;
-  encodeResult(fn: CompiledFunction, callId: number, result: unknown): Uint8Array;
+  /** A result (or, with `kind` Completion, entries the host writes unasked) of `fn`. */
+  encodeResult(fn: CompiledFunction, callId: number, result: unknown, kind?: FrameKind): Uint8Array;
   encodeError(fnId: number, callId: number, error: VrdmaError): Uint8Array;
   /** Decodes a request's arguments: fixed layout checked, or msgpack (validate with zod after). */
   decodeArgs(fn: CompiledFunction, frame: Frame): unknown;
@@ -69,7 +71,8 @@ export function createCodec(spec: ApiSpec): Codec {
     callId: number,
     value: unknown,
   ): Uint8Array => {
-    const layout = (kind === FrameKind.Request ? fn.argsLayout : fn.resultLayout)!;
+    const request = kind === FrameKind.Request || kind === FrameKind.Post;
+    const layout = (request ? fn.argsLayout : fn.resultLayout)!;
     const bytes = new Uint8Array(FRAME_HEADER_SIZE + layout.size);
     const view = new DataView(bytes.buffer);
     writeFrameHeader(view, 0, { kind, fnId: fn.id, callId, fingerprint32: fp });
@@ -91,12 +94,9 @@ export function createCodec(spec: ApiSpec): Codec {
 
   return {
     spec,
-    encodeRequest(fn, callId, args) {
-      if (fn.argsLayout) return fixedFrame(FrameKind.Request, fn, callId, args ?? {});
-      return encodeFrame(
-        { kind: FrameKind.Request, fnId: fn.id, callId, fingerprint32: fp },
-        pack(args ?? {}),
-      );
+    encodeRequest(fn, callId, args, kind = FrameKind.Request) {
+      if (fn.argsLayout) return fixedFrame(kind, fn, callId, args ?? {});
+      return encodeFrame({ kind, fnId: fn.id, callId, fingerprint32: fp }, pack(args ?? {}));
     },
     encodeDataRequestInto(view, at, fn, callId, args) {
       const layout = fn.argsLayout;
@@ -110,12 +110,9 @@ export function createCodec(spec: ApiSpec): Codec {
       layout.write(view, at + FRAME_HEADER_SIZE, args ?? {});
       return FRAME_HEADER_SIZE + layout.size;
     },
-    encodeResult(fn, callId, result) {
-      if (fn.resultLayout) return fixedFrame(FrameKind.Result, fn, callId, result);
-      return encodeFrame(
-        { kind: FrameKind.Result, fnId: fn.id, callId, fingerprint32: fp },
-        pack(result),
-      );
+    encodeResult(fn, callId, result, kind = FrameKind.Result) {
+      if (fn.resultLayout) return fixedFrame(kind, fn, callId, result);
+      return encodeFrame({ kind, fnId: fn.id, callId, fingerprint32: fp }, pack(result));
     },
     encodeError(fnId, callId, error) {
       const wire: WireError = error.toWire();

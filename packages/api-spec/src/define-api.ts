@@ -5,6 +5,7 @@ import { fingerprintOf } from './fingerprint.js';
 import { type FixedLayout, fixedLayoutOf } from './fixed-layout.js';
 import { type KindSites, kindSitesOf } from './kind-visitor.js';
 import type { BufferRef } from './kinds.js';
+import { type CompletionQueueDefinition, planQueues, type QueuePlan } from './queue-plan.js';
 import { planResources, type Releases, type ResourcePlan } from './resources.js';
 
 /** Control-plane calls go over virtio (kicks allowed); data-plane calls over the polled ring. */
@@ -33,6 +34,17 @@ export interface FunctionDefinition<
    * buffer references in its arguments (0: not scheduled).
    */
   cost?: (args: z.output<z.ZodObject<Args>>) => number;
+  /**
+   * Data plane: the call is posted. The guest validates its arguments, puts it in its
+   * submission ring and returns without waiting for the host; `queue` names the handle argument
+   * whose completion queue reports how it ended (see `completionQueues`).
+   */
+  posted?: { queue: string };
+  /**
+   * Data plane: the call reaps the completion queue of the handle argument `queue`, at most
+   * `max` entries; with `timeoutMs` it waits for one. A guest answers it from its own memory.
+   */
+  reaps?: { queue: string; max: string; timeoutMs?: string };
 }
 
 /** How the host manages one kind of handle, with no code of its own. */
@@ -70,6 +82,8 @@ export interface ApiDefinition<Fns extends FunctionMap, Err extends string> {
   handles?: Record<string, HandleDefinition>;
   /** Every kind of capability the API's results hold: how it is released. */
   capabilities?: Record<string, CapabilityDefinition<NoInfer<Err>>>;
+  /** Handle kinds that have a completion queue each (see `posted` and `reaps`). */
+  completionQueues?: Record<string, CompletionQueueDefinition<NoInfer<Err>>>;
 }
 
 /** A function of a defined API, compiled once: ids, schemas, canonical form, layouts. */
@@ -92,6 +106,8 @@ export interface CompiledFunction {
   readonly releases?: Releases;
   /** The scheduler's cost of a data-plane call (0 for control-plane calls). */
   cost(args: unknown): number;
+  readonly posted?: { readonly queue: string };
+  readonly reaps?: { readonly queue: string; readonly max: string; readonly timeoutMs?: string };
 }
 
 /** A defined API: the single source of truth for stubs, dispatchers, codecs and fingerprints. */
@@ -110,6 +126,8 @@ export interface ApiSpec<Fns extends FunctionMap = FunctionMap, Err extends stri
   readonly canonical: string;
   /** How the host keeps, counts and releases what the API hands out. */
   readonly resources: ResourcePlan;
+  /** Its completion queues and the functions that post to them. */
+  readonly queues: QueuePlan;
   lookup(name: string): CompiledFunction | undefined;
 }
 
@@ -158,7 +176,15 @@ export function defineApi<
   const Err extends string,
   const Fns extends Record<string, FunctionDefinition<ArgsShape, z.ZodType, NoInfer<Err>>>,
 >(definition: ApiDefinition<Fns, Err>): ApiSpec<Fns, Err> {
-  const { name, version, errors, functions, handles = {}, capabilities = {} } = definition;
+  const {
+    name,
+    version,
+    errors,
+    functions,
+    handles = {},
+    capabilities = {},
+    completionQueues = {},
+  } = definition;
   if (!/^[a-z][a-z0-9-]*$/.test(name)) {
     throw new TypeError(`API name '${name}' must be lower-case letters, digits and dashes`);
   }
@@ -179,6 +205,7 @@ export function defineApi<
   );
   const resources = planResources(name, compiled, { handles, capabilities }, declared);
   const table = compiled.map((f) => ({ ...f, releases: resources.releases.get(f.name) }));
+  const queues = planQueues(name, table, { queues: completionQueues, handles }, declared);
   // Release functions are known only once every kind is planned.
   const canonical = canonicalJson({
     name,
@@ -191,9 +218,12 @@ export function defineApi<
       args: f.argsNode,
       result: f.resultNode,
       ...(f.releases ? { releases: f.releases } : {}),
+      ...(f.posted ? { posted: f.posted } : {}),
+      ...(f.reaps ? { reaps: f.reaps } : {}),
     })),
     handles,
     capabilities,
+    ...canonicalQueues(completionQueues),
   });
   const fingerprint = fingerprintOf(canonical);
   const byName = new Map(table.map((f) => [f.name, f]));
@@ -207,6 +237,7 @@ export function defineApi<
     fingerprint,
     fingerprint32: Number.parseInt(fingerprint.slice(0, 8), 16) >>> 0,
     resources,
+    queues,
     lookup: (fnName) => byName.get(fnName),
   };
 }
@@ -247,6 +278,25 @@ function compileFunction(
     resultKinds: kindSitesOf(resultNode, `${path}(result)`),
     releases: fn.releases === 'all' ? { all: true } : undefined,
     cost: !data ? () => 0 : (declaredCost ?? bufferBytesOf(argKinds)),
+    ...(fn.posted ? { posted: { queue: fn.posted.queue } } : {}),
+    ...(fn.reaps ? { reaps: { ...fn.reaps } } : {}),
+  };
+}
+
+/**
+ * The queues' part of the canonical form: only what shapes the wire (`refused` is code, and its
+ * entries are checked by the layout); absent for APIs without queues, so their fingerprints hold.
+ */
+function canonicalQueues(queues: Record<string, CompletionQueueDefinition>) {
+  const entries = Object.entries(queues);
+  if (entries.length === 0) return {};
+  return {
+    completionQueues: Object.fromEntries(
+      entries.map(([kind, q]) => [
+        kind,
+        { token: q.token, ...(q.capacity ? { capacity: q.capacity } : {}) },
+      ]),
+    ),
   };
 }
 

@@ -11,8 +11,22 @@ export interface DispatchFailure {
   error: VrdmaError;
 }
 
+/** How a posted call ended, for the host to report it in the call's completion queue. */
+export interface PostedOutcome {
+  /** Undefined when the frame named no function of the spec. */
+  readonly fn?: CompiledFunction;
+  /** The token the guest minted (the frame's call id). */
+  readonly token: number;
+  /** The guest's handle of the queue that reports the call; undefined if the arguments did not decode. */
+  readonly queue?: number;
+  readonly result?: unknown;
+  readonly error?: VrdmaError;
+}
+
 export interface DispatcherOptions {
   onFailure?(failure: DispatchFailure): void;
+  /** Receives how every posted call ended (posted calls get no reply). */
+  onPosted?(outcome: PostedOutcome): void;
 }
 
 /** The host-side router of one connection. */
@@ -20,6 +34,8 @@ export interface Dispatcher {
   readonly spec: ApiSpec;
   /** Serves one request frame. Always resolves with a reply frame; never throws. */
   handle(request: Uint8Array): Promise<Uint8Array>;
+  /** Serves one posted frame (FrameKind.Post): its outcome goes to `onPosted`. Never throws. */
+  post(request: Uint8Array): Promise<void>;
 }
 
 const FRAMEWORK_CODES = new Set<string>(FRAMEWORK_ERROR_CODES);
@@ -55,8 +71,54 @@ export function createDispatcher<S extends ApiSpec>(
     return codec.encodeError(fnId, callId, error);
   };
 
+  const posted = (outcome: PostedOutcome): undefined => {
+    if (outcome.error) options.onFailure?.({ fn: outcome.fn?.name, error: outcome.error });
+    options.onPosted?.(outcome);
+    return undefined;
+  };
+
+  /** A posted call: the same checks as a request; the outcome is reported, never replied. */
+  const post = async (request: Uint8Array): Promise<undefined> => {
+    let frame: Frame;
+    try {
+      frame = decodeFrame(request);
+    } catch (error) {
+      const token = peekFrameHeader(request)?.callId ?? 0;
+      return posted({ token, error: VrdmaError.from(error, 'MALFORMED_FRAME') });
+    }
+    const token = frame.callId;
+    if (frame.kind !== FrameKind.Post)
+      return posted({
+        token,
+        error: new VrdmaError('MALFORMED_FRAME', `expected a posted frame, got kind ${frame.kind}`),
+      });
+    if (frame.fingerprint32 !== spec.fingerprint32)
+      return posted({ token, error: mismatch(spec, frame.fingerprint32) });
+    const handler = handlers[frame.fnId - 1];
+    if (!handler?.fn.posted) {
+      const what = handler
+        ? `${handler.fn.name} is not a posted function`
+        : `no function ${frame.fnId}`;
+      return posted({ fn: handler?.fn, token, error: new VrdmaError('UNKNOWN_FUNCTION', what) });
+    }
+    const { fn, method } = handler;
+    let args: Record<string, unknown>;
+    try {
+      args = decodeArgs(codec, fn, frame) as Record<string, unknown>;
+    } catch (error) {
+      return posted({ fn, token, error: replyError(fn, error) });
+    }
+    const queue = args[fn.posted!.queue] as number;
+    try {
+      return posted({ fn, token, queue, result: await method(args) });
+    } catch (error) {
+      return posted({ fn, token, queue, error: replyError(fn, error) });
+    }
+  };
+
   return {
     spec,
+    post,
     async handle(request) {
       let frame: Frame;
       try {

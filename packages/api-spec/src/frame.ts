@@ -17,6 +17,10 @@ export const FrameKind = {
   Request: 1,
   Result: 2,
   Error: 3,
+  /** A posted request: no reply; how it ended comes back in its completion queue. */
+  Post: 4,
+  /** Completions the host wrote unasked: function id of the queue's poll, call id the queue's handle. */
+  Completion: 5,
 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -63,11 +67,11 @@ export function decodeFrame(bytes: Uint8Array): Frame {
     throw new VrdmaError('MALFORMED_FRAME', `frame version ${version}, expected ${FRAME_VERSION}`);
   }
   const kind = view.getUint8(1);
-  if (kind !== FrameKind.Request && kind !== FrameKind.Result && kind !== FrameKind.Error) {
+  if (kind < FrameKind.Request || kind > FrameKind.Completion) {
     throw new VrdmaError('MALFORMED_FRAME', `unknown frame kind ${kind}`);
   }
   return {
-    kind,
+    kind: kind as FrameKind,
     fnId: view.getUint16(2, true),
     callId: view.getUint32(4, true),
     fingerprint32: view.getUint32(8, true),
@@ -87,4 +91,9 @@ export function peekFrameHeader(bytes: Uint8Array): Omit<FrameHeader, 'kind'> | 
     callId: view.getUint32(4, true),
     fingerprint32: view.getUint32(8, true),
   };
+}
+
+/** The kind byte of a frame, read without decoding it; undefined when the header is missing. */
+export function peekFrameKind(bytes: Uint8Array): number | undefined {
+  return bytes instanceof Uint8Array && bytes.length >= FRAME_HEADER_SIZE ? bytes[1] : undefined;
 }

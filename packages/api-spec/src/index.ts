@@ -41,6 +41,7 @@ export {
   type Dispatcher,
   type DispatcherOptions,
   type DispatchFailure,
+  type PostedOutcome,
 } from './dispatcher.js';
 export type { Engine, EngineSession, EngineSessionOptions } from './engine.js';
 export {
@@ -61,6 +62,7 @@ export {
   type FrameHeader,
   FrameKind,
   peekFrameHeader,
+  peekFrameKind,
   writeFrameHeader,
 } from './frame.js';
 export { summariseIssues } from './issues.js';
@@ -82,9 +84,10 @@ export {
   MAX_HANDLE,
   MAX_REGION_BYTES,
 } from './kinds.js';
-export type { CallInfo, Link } from './link.js';
+export type { CallInfo, Link, QueueLink } from './link.js';
 export { createLoopbackLink } from './loopback.js';
 export { createMemoryTransportPair } from './memory-transport.js';
+export type { CompiledQueue, CompletionQueueDefinition, QueuePlan } from './queue-plan.js';
 export { type Region, regionView } from './region.js';
 export type { Releases, ResourceKind, ResourcePlan } from './resources.js';
 export {
@@ -100,9 +103,10 @@ export {
   type GuestInterceptor,
   type StubOptions,
 } from './stub.js';
-export type {
-  ClientTransport,
-  FrameHandler,
-  ServerTransport,
-  TransportMetrics,
+export {
+  type ClientTransport,
+  type FrameHandler,
+  NO_REPLY,
+  type ServerTransport,
+  type TransportMetrics,
 } from './transport.js';

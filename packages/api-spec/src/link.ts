@@ -8,6 +8,27 @@ export interface CallInfo {
 }
 
 /**
+ * Posted calls and completions, for links whose transport has a submission ring and a
+ * completion ring in memory shared with the host. Nothing here waits for the host.
+ */
+export interface QueueLink {
+  /**
+   * Puts a posted request (FrameKind.Post) in the submission ring; resolves once it is there.
+   * A full ring is back-pressure: the promise waits for room.
+   */
+  post(request: Uint8Array, info: CallInfo): Promise<void>;
+  /** Where completion frames (FrameKind.Completion) go, as the link reads them. */
+  onCompletions(sink: (frame: Uint8Array) => void): void;
+  /** Reads what the host has written so far and delivers it to the sink; never crosses. */
+  reap(): void;
+  /**
+   * Resolves once the host has written something new, after `timeoutMs`, or on abort. The link
+   * looks for a short while, then sleeps and says so: only then does the host ring.
+   */
+  awaitCompletions(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+}
+
+/**
  * Carries one request frame to a dispatcher and brings back its reply frame. Links are the
  * seam between the spec-derived stub and a transport: loopback, shm ring, virtqueue, or a
  * router that picks one per plane.

@@ -39,7 +39,7 @@ export function createMemoryTransportPair(): { client: ClientTransport; server: 
       .then(() => handler!(request))
       .then(
         (reply) => {
-          if (closed) return;
+          if (closed || reply.length === 0) return; // NO_REPLY: a posted call
           const callId = new DataView(reply.buffer, reply.byteOffset, reply.byteLength).getUint32(
             CALL_ID_OFFSET,
             true,

@@ -2,8 +2,9 @@ import { createCodec } from './codec.js';
 import type { ApiOf, ApiSpec, CallOptions, CompiledFunction } from './define-api.js';
 import { VrdmaError } from './errors.js';
 import { decodeFrame, FrameKind } from './frame.js';
+import { GuestQueues } from './guest-queues.js';
 import { summariseIssues } from './issues.js';
-import type { Link } from './link.js';
+import type { Link, QueueLink } from './link.js';
 
 /** One call as the guest makes it, before it is encoded. */
 export interface GuestCall {
@@ -20,12 +21,18 @@ export type GuestInterceptor = (next: GuestHandler) => GuestHandler;
 export interface StubOptions {
   /** Run around every call, the first outermost. */
   interceptors?: readonly GuestInterceptor[];
+  /**
+   * Posted calls and completions: with these (and a host that feeds the guest's completion
+   * queues, i.e. granted the 'queues' feature), posted and reaping calls never wait for the host.
+   */
+  queues?: QueueLink;
 }
 
 /**
  * The guest-side API object for `spec`: one method per function, typed from the spec, each
  * encoding its call, sending it over `link` and decoding the reply (or throwing the
- * VrdmaError the host returned).
+ * VrdmaError the host returned). Given queues (`StubOptions.queues`), posted calls and
+ * reaping calls are served on the guest: see GuestQueues.
  */
 export function createStub<S extends ApiSpec>(
   spec: S,
@@ -70,7 +77,19 @@ export function createStub<S extends ApiSpec>(
     return parsed.data;
   };
 
-  const send: GuestHandler = (c) => call(c.fn, c.args, c.options);
+  // Posted and reaping calls stay on the guest when the link has rings for them.
+  const queues =
+    options.queues && spec.queues.queues.size > 0
+      ? new GuestQueues(spec, codec, options.queues)
+      : undefined;
+  const send: GuestHandler = !queues
+    ? (c) => call(c.fn, c.args, c.options)
+    : async (c) => {
+        if (queues.serves(c.fn)) return queues.call(c.fn, c.args, c.options);
+        const result = await call(c.fn, c.args, c.options);
+        queues.track(c.fn, c.args, result);
+        return result;
+      };
   const handler = (options.interceptors ?? []).reduceRight<GuestHandler>(
     (next, interceptor) => interceptor(next),
     send,

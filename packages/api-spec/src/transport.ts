@@ -1,5 +1,5 @@
 import type { VrdmaError } from './errors.js';
-import type { Link } from './link.js';
+import type { Link, QueueLink } from './link.js';
 
 /** Counters every transport keeps; a doorbell stands for a VM exit, so each one is counted. */
 export interface TransportMetrics {
@@ -15,19 +15,33 @@ export interface TransportMetrics {
  */
 export interface ClientTransport extends Link {
   readonly metrics: TransportMetrics;
+  /** Present on transports with a submission ring and a completion ring (see QueueLink). */
+  readonly queues?: QueueLink;
   /** Fires once when the host is gone; every pending call has then failed with DISCONNECTED. */
   onDisconnect(listener: (reason: VrdmaError) => void): void;
   close(): Promise<void>;
 }
 
-/** Serves one request frame: returns (or resolves to) its reply frame. Never throws. */
+/**
+ * Serves one request frame: returns (or resolves to) its reply frame, or NO_REPLY for a posted
+ * call. Never throws.
+ */
 export type FrameHandler = (request: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+/** What a handler returns for a posted call: the transport sends nothing back. */
+export const NO_REPLY: Uint8Array = new Uint8Array(0);
 
 /** The host side of one guest's transport. */
 export interface ServerTransport {
   readonly metrics: TransportMetrics;
   /** Starts delivering requests to `handler`; replies may be sent in any order. */
   serve(handler: FrameHandler): void;
+  /**
+   * Present on transports with a completion ring: writes a frame the guest did not ask for
+   * (FrameKind.Completion); resolves once it is in the ring. A ring the guest does not drain
+   * holds the promise: the caller waits, it does not pile frames up.
+   */
+  push?(frame: Uint8Array): Promise<void>;
   /** Fires once when the guest is gone: detached, crashed, or stopped answering. */
   onDisconnect(listener: (reason: VrdmaError) => void): void;
   close(): Promise<void>;

@@ -59,6 +59,11 @@ export class GuestObjects {
     private readonly regions: readonly Region[],
   ) {}
 
+  /** Whether `handle` is one of the guest's live handles of `kind`. */
+  holds(kind: string, handle: number): boolean {
+    return this.handles.get(handle)?.kind === kind;
+  }
+
   count(kind: string): number {
     return this.counts.get(kind) ?? 0;
   }

@@ -4,7 +4,10 @@ import {
   createDispatcher,
   type Dispatcher,
   type EngineSession,
+  FrameKind,
+  NO_REPLY,
   peekFrameHeader,
+  peekFrameKind,
   type Region,
   type ServerTransport,
   sessionSpec,
@@ -16,6 +19,7 @@ import type { HostConfig } from './config.js';
 import type { FairScheduler, FlowStats } from './fair-scheduler.js';
 import { GuestObjects, type Holdings } from './guest-objects.js';
 import type { HandleTable } from './handle-table.js';
+import { HostQueues } from './host-queues.js';
 import {
   chain,
   type GuestIdentity,
@@ -27,6 +31,7 @@ import { fairness } from './interceptors/fairness.js';
 import { isolation } from './interceptors/isolation.js';
 import { lease } from './interceptors/lease.js';
 import { metrics } from './interceptors/metrics.js';
+import { queueLifetimes } from './interceptors/queue-lifetimes.js';
 import { QuotaState, quotas } from './interceptors/quotas.js';
 import { GuestMetrics, type GuestMetricsSnapshot } from './metrics.js';
 import type { Service } from './service.js';
@@ -96,6 +101,7 @@ interface Greeted {
   quota: QuotaState;
   scheduled: Readonly<FlowStats>;
   api: Dispatcher;
+  queues: HostQueues;
 }
 
 const preHelloCodec = createCodec(sessionSpec);
@@ -128,6 +134,8 @@ export class ServedGuest {
       guest: options.id,
       leaseMs: host.config.leaseMs,
       onHello: (hello) => this.greet(hello),
+      // Completion queues need a ring to write completions into.
+      grants: (feature) => feature !== 'queues' || connection.data?.push !== undefined,
       onPing: () => this.touch(),
       onGoodbye: () => void this.detach(new VrdmaError('DISCONNECTED', 'the guest said goodbye')),
     });
@@ -176,6 +184,7 @@ export class ServedGuest {
     if (this.leaving) return this.departed.then(() => undefined);
     this.leaving = true;
     this.greeted?.objects.retire();
+    this.greeted?.queues.stop();
     this.options.host.scheduler.removeFlow(this.id, reason);
     if (this.greeted) await this.releaseEverything(this.greeted);
     const { control, data } = this.options.connection;
@@ -226,6 +235,18 @@ export class ServedGuest {
     const quota = new QuotaState();
     const weight = connection.weight ?? host.config.weights[this.label] ?? 1;
     const scheduled = host.scheduler.addFlow(this.id, weight);
+    const codec = createCodec(spec);
+    const push = connection.data?.push?.bind(connection.data);
+    const queues = new HostQueues({
+      spec,
+      codec,
+      push: push ?? (async () => {}),
+      // The host's own reaping goes through isolation only: it is no call of the guest's.
+      reap: (fn, args) =>
+        chain([isolation(objects)], engineCall(session))({ guest: this.identity, spec, fn, args }),
+      holds: (kind, handle) => objects.holds(kind, handle),
+      onOverflow: (reason) => void this.detach(reason),
+    });
     const handler = chain(
       [
         lease(() => this.touch()),
@@ -233,6 +254,7 @@ export class ServedGuest {
         audit(host.audit),
         ...host.interceptors,
         quotas(host.config.quotas, objects, quota),
+        queueLifetimes(queues),
         isolation(objects),
         fairness(host.scheduler),
       ],
@@ -244,7 +266,11 @@ export class ServedGuest {
       objects,
       quota,
       scheduled,
-      api: createDispatcher(spec, implOf(spec, this.identity, handler)),
+      queues,
+      api: createDispatcher(spec, implOf(spec, this.identity, handler), {
+        // Without a ring to write completions into, a posted call cannot be reported.
+        onPosted: (outcome) => (push ? queues.accept(outcome) : queues.unreported++),
+      }),
     };
   }
 
@@ -255,6 +281,8 @@ export class ServedGuest {
       this.metrics.recordError(refusal.code);
       return preHelloCodec.encodeError(header?.fnId ?? 0, header?.callId ?? 0, refusal);
     }
+    if (peekFrameKind(frame) === FrameKind.Post)
+      return this.greeted.api.post(frame).then(() => NO_REPLY);
     return this.greeted.api.handle(frame);
   }
 

@@ -20,6 +20,8 @@ export interface HandshakeOptions {
   leaseMs: number;
   /** Accepts the guest for the API it names, or throws the error it gets (a typed refusal). */
   onHello(hello: Hello): void;
+  /** Whether this guest can have a feature the host knows (default: yes). */
+  grants?(feature: string): boolean;
   onPing(): void;
   onGoodbye(): void;
 }
@@ -35,8 +37,8 @@ export function createHandshake(options: HandshakeOptions): Dispatcher {
       if (greeted) throw new VrdmaError('INVALID_ARGUMENT', 'this guest already said hello');
       options.onHello(hello);
       greeted = true;
-      const granted = hello.features.filter((f) =>
-        (SESSION_FEATURES as readonly string[]).includes(f),
+      const granted = hello.features.filter(
+        (f) => (SESSION_FEATURES as readonly string[]).includes(f) && (options.grants?.(f) ?? true),
       );
       return {
         host: options.host,

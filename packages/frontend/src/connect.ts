@@ -24,7 +24,7 @@ export interface ConnectOptions<S extends ApiSpec> {
   /** The guest's shared region: needed when the spec uses buffer references. */
   memory?: Region;
   label?: string;
-  /** Features to ask for (default: keepalive). */
+  /** Features to ask for (default: keepalive, and queues when the data plane has rings). */
   features?: SessionFeature[];
   /** How long to wait for the host's hello (default 5000 ms). */
   timeoutMs?: number;
@@ -75,7 +75,7 @@ export async function connect<S extends ApiSpec>(
           api: spec.name,
           version: spec.version,
           fingerprint: spec.fingerprint,
-          features: options.features ?? ['keepalive'],
+          features: options.features ?? (data?.queues ? ['keepalive', 'queues'] : ['keepalive']),
           label: options.label,
         },
         { timeoutMs },
@@ -112,6 +112,7 @@ export async function connect<S extends ApiSpec>(
     return {
       api: createStub(spec, createPlaneRouter({ control, data }), {
         interceptors: options.interceptors,
+        queues: welcome.features.includes('queues') ? data?.queues : undefined,
       }),
       guest: welcome.guest,
       host: welcome.host,

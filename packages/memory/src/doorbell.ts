@@ -17,6 +17,8 @@ export interface WakeChannel {
   send(): void;
   /** Resolves at the next wake from the peer, or after `timeoutMs`. */
   receive(timeoutMs: number): Promise<void>;
+  /** Ends a `receive` in progress on this side at once (local work arrived): no wake is sent. */
+  interrupt(): void;
   close(): void;
 }
 
@@ -59,6 +61,11 @@ export class Doorbell {
     Atomics.store(this.words, this.mine, AWAKE);
   }
 
+  /** Ends this side's own sleep early, because work arrived locally: not a ring, not counted. */
+  wake(): void {
+    if (Atomics.load(this.words, this.mine) === SLEEPING) this.channel.interrupt();
+  }
+
   close(): void {
     this.channel.close();
   }
@@ -76,6 +83,9 @@ export function atomicsWakeChannel(words: Int32Array, mine: number, peer: number
     receive(timeoutMs) {
       const result = waitAsync(words, mine, SLEEPING, timeoutMs);
       return result.async ? result.value.then(() => undefined) : Promise.resolve();
+    },
+    interrupt() {
+      Atomics.notify(words, mine);
     },
     close() {
       Atomics.notify(words, mine);

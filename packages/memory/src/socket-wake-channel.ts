@@ -36,6 +36,10 @@ export class SocketWakeChannel implements WakeChannel {
     });
   }
 
+  interrupt(): void {
+    this.release();
+  }
+
   close(): void {
     this.closed = true;
     this.release();

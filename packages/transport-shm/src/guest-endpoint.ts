@@ -2,6 +2,8 @@ import {
   type CallInfo,
   type ClientTransport,
   FRAME_HEADER_SIZE,
+  FrameKind,
+  type QueueLink,
   type TransportMetrics,
   VrdmaError,
 } from '@vrdma/api-spec';
@@ -22,10 +24,23 @@ interface PendingCall {
   reject(error: VrdmaError): void;
 }
 
+/** A request waiting for room in the ring; `sent` settles a posted call once it is in. */
+interface Queued {
+  frame: Uint8Array;
+  sent?: { resolve(): void; reject(error: VrdmaError): void };
+}
+
+interface CompletionWaiter {
+  resolve(): void;
+  reject(error: VrdmaError): void;
+}
+
 /**
  * The guest side of a channel, as api-spec's ClientTransport: requests go into the request
  * ring (or wait in order in a local queue while it is full), replies are matched to calls by
- * the call id at header offset 4. The loop runs only while calls are in flight.
+ * the call id at header offset 4. Posted calls go into the same ring and get no reply; the
+ * completions the host writes into the reply ring are read when the guest reaps (`queues`).
+ * The loop runs only while calls are in flight or a reaper waits.
  */
 export class GuestEndpoint implements ClientTransport {
   private readonly producer: RingProducer;
@@ -34,7 +49,9 @@ export class GuestEndpoint implements ClientTransport {
   private readonly doorbell: Doorbell;
   private readonly poller: Poller;
   private readonly pending = new Map<number, PendingCall>();
-  private queue: Uint8Array[] = [];
+  private queue: Queued[] = [];
+  private readonly completionWaiters = new Set<CompletionWaiter>();
+  private completionSink: ((frame: Uint8Array) => void) | undefined;
   private readonly disconnect = new DisconnectSignal();
   private sent = 0;
   private teardown: (() => void) | undefined;
@@ -52,7 +69,9 @@ export class GuestEndpoint implements ClientTransport {
         step: () => this.step(),
         hasWork: () =>
           this.consumer.available() > 0 || (this.queue.length > 0 && this.producer.hasSpace()),
-        active: () => !this.disconnect.fired && (this.pending.size > 0 || this.queue.length > 0),
+        active: () =>
+          !this.disconnect.fired &&
+          (this.pending.size > 0 || this.queue.length > 0 || this.completionWaiters.size > 0),
         failed: (error) => this.fail(error),
       },
       this.doorbell,
@@ -118,19 +137,96 @@ export class GuestEndpoint implements ClientTransport {
         () => signal.removeEventListener('abort', onAbort),
       );
     }
+    this.enqueue({ frame: request });
+    this.poller.kick();
+    return reply;
+  }
+
+  /** Posted calls and completions: see api-spec's QueueLink. */
+  readonly queues: QueueLink = {
+    post: (request) => this.post(request),
+    onCompletions: (sink) => {
+      this.completionSink = sink;
+    },
+    reap: () => {
+      try {
+        this.drainReplies();
+      } catch (error) {
+        this.fail(VrdmaError.from(error, 'TRANSPORT'));
+      }
+    },
+    awaitCompletions: (timeoutMs, signal) => this.awaitCompletions(timeoutMs, signal),
+  };
+
+  private post(request: Uint8Array): Promise<void> {
+    const failure = this.disconnect.fired;
+    if (failure) return Promise.reject(failure);
+    if (request.length > this.producer.maxFrame)
+      return Promise.reject(
+        new VrdmaError(
+          'TRANSPORT',
+          `frame of ${request.length} bytes exceeds the ring slot (${this.producer.maxFrame} bytes)`,
+        ),
+      );
+    if (this.queue.length === 0) {
+      try {
+        if (this.producer.tryPush(request)) {
+          this.sent++;
+          this.doorbell.ringIfSleeping();
+          return Promise.resolve();
+        }
+      } catch (error) {
+        this.fail(VrdmaError.from(error, 'TRANSPORT'));
+        return Promise.reject(this.disconnect.fired);
+      }
+    }
+    // The ring is full: the caller waits for room (back-pressure), in order with the others.
+    return new Promise<void>((resolve, reject) => {
+      this.enqueue({ frame: request, sent: { resolve, reject } });
+      this.poller.kick();
+    });
+  }
+
+  private awaitCompletions(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    const failure = this.disconnect.fired;
+    if (failure) return Promise.reject(failure);
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.completionWaiters.delete(waiter);
+      };
+      const waiter: CompletionWaiter = {
+        resolve: () => {
+          done();
+          resolve();
+        },
+        reject: (error) => {
+          done();
+          reject(error);
+        },
+      };
+      const timer = setTimeout(waiter.resolve, Math.max(0, timeoutMs));
+      signal?.addEventListener('abort', done, { once: true });
+      if (signal?.aborted) return waiter.resolve();
+      this.completionWaiters.add(waiter);
+      this.poller.kick();
+    });
+  }
+
+  private enqueue(item: Queued): void {
     try {
-      if (this.queue.length === 0 && this.producer.tryPush(request)) {
+      if (this.queue.length === 0 && this.producer.tryPush(item.frame)) {
         this.sent++;
         this.doorbell.ringIfSleeping();
+        item.sent?.resolve();
       } else {
-        this.queue.push(request);
+        this.queue.push(item);
         Atomics.store(this.words, Word.GuestBlocked, 1);
       }
     } catch (error) {
       this.fail(VrdmaError.from(error, 'TRANSPORT'));
     }
-    this.poller.kick();
-    return reply;
   }
 
   onDisconnect(listener: (reason: VrdmaError) => void): void {
@@ -146,9 +242,14 @@ export class GuestEndpoint implements ClientTransport {
   fail(reason: VrdmaError): void {
     if (!this.disconnect.fire(reason)) return;
     const calls = [...this.pending.values()];
+    const queued = this.queue;
+    const waiters = [...this.completionWaiters];
     this.pending.clear();
     this.queue = [];
+    this.completionWaiters.clear();
     for (const call of calls) call.reject(reason);
+    for (const item of queued) item.sent?.reject(reason);
+    for (const waiter of waiters) waiter.reject(reason);
     this.doorbell.close();
     this.teardown?.();
   }
@@ -158,24 +259,32 @@ export class GuestEndpoint implements ClientTransport {
   }
 
   private step(): boolean {
-    let moved = false;
-    let popped = false;
-    for (let frame = this.consumer.tryPop(); frame; frame = this.consumer.tryPop()) {
-      popped = true;
-      this.deliver(frame);
-    }
+    const popped = this.drainReplies();
     let pushed = false;
-    while (this.queue.length > 0 && this.producer.tryPush(this.queue[0]!)) {
-      this.queue.shift();
+    while (this.queue.length > 0 && this.producer.tryPush(this.queue[0]!.frame)) {
+      this.queue.shift()!.sent?.resolve();
       this.sent++;
       pushed = true;
     }
     if (this.queue.length === 0) Atomics.store(this.words, Word.GuestBlocked, 0);
-    if (pushed || (popped && Atomics.load(this.words, Word.HostBlocked) === 1)) {
-      this.doorbell.ringIfSleeping();
+    if (pushed) this.doorbell.ringIfSleeping();
+    return popped || pushed;
+  }
+
+  /** Takes every frame the host wrote: replies to their calls, completions to the sink. */
+  private drainReplies(): boolean {
+    let popped = false;
+    let completions = false;
+    for (let frame = this.consumer.tryPop(); frame; frame = this.consumer.tryPop()) {
+      popped = true;
+      if (frame.length >= FRAME_HEADER_SIZE && frame[1] === FrameKind.Completion) {
+        completions = true;
+        this.completionSink?.(frame);
+      } else this.deliver(frame);
     }
-    moved = popped || pushed;
-    return moved;
+    if (popped && Atomics.load(this.words, Word.HostBlocked) === 1) this.doorbell.ringIfSleeping();
+    if (completions) for (const waiter of [...this.completionWaiters]) waiter.resolve();
+    return popped;
   }
 
   private deliver(frame: Uint8Array): void {

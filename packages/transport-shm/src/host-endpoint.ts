@@ -14,10 +14,20 @@ import { RingConsumer, RingProducer, type RingShape } from './ring.js';
 /** Requests taken in one step at most, so one busy guest cannot starve the event loop. */
 const MAX_REQUESTS_PER_STEP = 256;
 
+interface Pushed {
+  frame: Uint8Array;
+  resolve(): void;
+}
+
 /**
  * The host side of one guest's channel, as api-spec's ServerTransport. Everything it reads
  * from shared memory is checked (see ring.ts): a guest that corrupts its rings gets its
  * transport failed with TRANSPORT (onDisconnect), and the host carries on with the others.
+ *
+ * What a guest can make it hold is bounded: it takes requests from the ring only while fewer
+ * than `maxInFlight` are being served (so replies waiting for room are bounded too), and a
+ * completion waits for room in the ring inside its `push` promise. A guest that stops reading
+ * stops its own traffic, nothing else.
  */
 export class HostEndpoint implements ServerTransport {
   private readonly consumer: RingConsumer;
@@ -26,6 +36,9 @@ export class HostEndpoint implements ServerTransport {
   private readonly doorbell: Doorbell;
   private readonly poller: Poller;
   private backlog: Uint8Array[] = [];
+  private pushes: Pushed[] = [];
+  private inFlight = 0;
+  private readonly maxInFlight: number;
   private handler: FrameHandler | undefined;
   private readonly disconnect = new DisconnectSignal();
   private served = 0;
@@ -38,8 +51,9 @@ export class HostEndpoint implements ServerTransport {
     memory: ArrayBufferLike,
     shape: RingShape,
     wake: WakeChannel,
-    options: PollOptions = {},
+    options: PollOptions & { maxInFlight?: number } = {},
   ) {
+    this.maxInFlight = options.maxInFlight ?? 4 * shape.slotCount;
     this.consumer = new RingConsumer(memory, requestRingOffset(), shape);
     this.producer = new RingProducer(memory, replyRingOffset(shape), shape);
     this.words = channelWords(memory);
@@ -48,7 +62,8 @@ export class HostEndpoint implements ServerTransport {
       {
         step: () => this.step(),
         hasWork: () =>
-          this.consumer.available() > 0 || (this.backlog.length > 0 && this.producer.hasSpace()),
+          (this.consumer.available() > 0 && this.held < this.maxInFlight) ||
+          ((this.backlog.length > 0 || this.pushes.length > 0) && this.producer.hasSpace()),
         active: () => this.handler !== undefined && !this.disconnect.fired,
         failed: (error) => this.fail(error),
       },
@@ -83,9 +98,36 @@ export class HostEndpoint implements ServerTransport {
     return this.disconnect.fired;
   }
 
+  /** Writes a completion frame into the guest's ring; resolves once it is there. */
+  push(frame: Uint8Array): Promise<void> {
+    if (this.disconnect.fired) return Promise.resolve();
+    if (frame.length > this.producer.maxFrame)
+      return Promise.reject(
+        new VrdmaError('INTERNAL', `completion frame of ${frame.length} bytes exceeds a slot`),
+      );
+    if (this.backlog.length === 0 && this.pushes.length === 0) {
+      try {
+        if (this.producer.tryPush(frame)) {
+          this.doorbell.ringIfSleeping();
+          return Promise.resolve();
+        }
+      } catch (error) {
+        this.fail(VrdmaError.from(error, 'TRANSPORT'));
+        return Promise.resolve();
+      }
+    }
+    return new Promise((resolve) => {
+      this.pushes.push({ frame, resolve });
+      Atomics.store(this.words, Word.HostBlocked, 1);
+      this.poller.kick();
+    });
+  }
+
   fail(reason: VrdmaError): void {
     if (!this.disconnect.fire(reason)) return;
     this.backlog = [];
+    // Nothing more reaches a guest that is gone: whoever waited to push may go on.
+    for (const pushed of this.pushes.splice(0)) pushed.resolve();
     this.doorbell.close();
     this.teardown?.();
   }
@@ -97,7 +139,7 @@ export class HostEndpoint implements ServerTransport {
   private step(): boolean {
     const moved = this.flushBacklog();
     let popped = false;
-    for (let n = 0; n < MAX_REQUESTS_PER_STEP; n++) {
+    for (let n = 0; n < MAX_REQUESTS_PER_STEP && this.held < this.maxInFlight; n++) {
       const request = this.consumer.tryPop();
       if (!request) break;
       popped = true;
@@ -121,21 +163,48 @@ export class HostEndpoint implements ServerTransport {
         this.producer.maxFrame,
       );
     }
-    if (reply instanceof Uint8Array) this.send(request, reply);
-    else
-      reply.then(
-        (frame) => this.send(request, frame),
-        (error) =>
-          this.send(
+    // An empty reply is NO_REPLY: a posted call, which the guest does not wait for.
+    if (!(reply instanceof Promise)) {
+      if (reply.length > 0) this.send(request, reply);
+      return;
+    }
+    this.inFlight++;
+    reply.then(
+      (frame) => {
+        this.settled();
+        if (!(frame instanceof Uint8Array) || frame.length > 0) this.send(request, frame);
+      },
+      (error) => {
+        this.settled();
+        this.send(
+          request,
+          transportErrorFrame(
             request,
-            transportErrorFrame(
-              request,
-              'INTERNAL',
-              VrdmaError.from(error).message,
-              this.producer.maxFrame,
-            ),
+            'INTERNAL',
+            VrdmaError.from(error).message,
+            this.producer.maxFrame,
           ),
-      );
+        );
+      },
+    );
+  }
+
+  /** A request finished; if the bound held the ring back, look at it again now. */
+  private settled(): void {
+    const wasAtBound = this.held >= this.maxInFlight;
+    this.inFlight--;
+    if (wasAtBound) {
+      this.doorbell.wake();
+      this.poller.kick();
+    }
+  }
+
+  /**
+   * Requests taken from the ring and not yet answered: being served, or their replies waiting
+   * for room. Bounded by `maxInFlight`.
+   */
+  get held(): number {
+    return this.inFlight + this.backlog.length;
   }
 
   private send(request: Uint8Array, reply: Uint8Array): void {
@@ -169,7 +238,13 @@ export class HostEndpoint implements ServerTransport {
       this.backlog.shift();
       pushed = true;
     }
-    if (this.backlog.length === 0) Atomics.store(this.words, Word.HostBlocked, 0);
+    while (this.backlog.length === 0 && this.pushes.length > 0) {
+      if (!this.producer.tryPush(this.pushes[0]!.frame)) break;
+      this.pushes.shift()!.resolve();
+      pushed = true;
+    }
+    if (this.backlog.length === 0 && this.pushes.length === 0)
+      Atomics.store(this.words, Word.HostBlocked, 0);
     if (pushed) this.doorbell.ringIfSleeping();
     return pushed;
   }

@@ -8,6 +8,7 @@ import {
   type Link,
 } from '@vrdma/api-spec';
 import { describe, expectTypeOf, it } from 'vitest';
+import type { UnimemErrorCode } from './engine.js';
 import type { GlobalAddress } from './global-address.js';
 import { type UnimemSpec, unimemSpec } from './spec.js';
 
@@ -37,8 +38,9 @@ describe('types derived from the Unimem spec', () => {
     expectTypeOf(await api.poll({ channel })).toEqualTypeOf<{
       completions: Array<{
         transfer: number;
-        status: 'ok' | 'no-permission' | 'out-of-range' | 'node-down' | 'canceled';
+        status: 'ok' | 'no-permission' | 'out-of-range' | 'node-down' | 'canceled' | 'refused';
         bytes: number;
+        error?: UnimemErrorCode | undefined;
       }>;
     }>();
     expectTypeOf(api.open).toBeCallableWith();

@@ -1,4 +1,11 @@
-import { bufferRef, capability, defineApi, handle } from '@vrdma/api-spec';
+import {
+  bufferRef,
+  capability,
+  defineApi,
+  FRAMEWORK_ERROR_CODES,
+  handle,
+  type VrdmaError,
+} from '@vrdma/api-spec';
 import { z } from 'zod';
 import { globalAddress } from './global-address.js';
 
@@ -16,8 +23,29 @@ export const completionStatus = z.enum([
   'node-down',
   /** The channel was closed (or its owner detached) before the transfer finished. */
   'canceled',
+  /**
+   * Remoted only: the host refused the posted transfer before it reached the engine; `error`
+   * says why, with the code the call throws natively (CHANNEL_FULL, TOO_LONG, OUT_OF_RANGE, …).
+   */
+  'refused',
 ]);
 export type CompletionStatus = z.infer<typeof completionStatus>;
+
+/** Every error code of the Unimem API, its own and the framework's. */
+const UNIMEM_ERRORS = [
+  'NOT_OPEN',
+  'ALREADY_OPEN',
+  'BAD_KEY',
+  'NO_MEMORY',
+  'NO_PERMISSION',
+  'TOO_LONG',
+  'MISALIGNED',
+  'NODE_DOWN',
+  'CHANNEL_FULL',
+  'LIMIT_REACHED',
+  'BUSY',
+] as const;
+const errorCode = z.enum([...UNIMEM_ERRORS, ...FRAMEWORK_ERROR_CODES]);
 
 const completion = z.object({
   /** The id `write` or `read` returned. */
@@ -25,6 +53,8 @@ const completion = z.object({
   status: completionStatus,
   /** Bytes moved (0 unless status is 'ok'). */
   bytes: z.number().int().min(0).max(0xffff_ffff),
+  /** Set when status is 'refused': the error the call would have thrown natively. */
+  error: errorCode.optional(),
 });
 export type Completion = z.infer<typeof completion>;
 
@@ -85,19 +115,7 @@ const completions = z.object({
 export const unimemSpec = defineApi({
   name: 'unimem',
   version: 1,
-  errors: [
-    'NOT_OPEN',
-    'ALREADY_OPEN',
-    'BAD_KEY',
-    'NO_MEMORY',
-    'NO_PERMISSION',
-    'TOO_LONG',
-    'MISALIGNED',
-    'NODE_DOWN',
-    'CHANNEL_FULL',
-    'LIMIT_REACHED',
-    'BUSY',
-  ],
+  errors: UNIMEM_ERRORS,
   // Buffers are charged their size; channels are closed before buffers, whose transfers they hold.
   handles: {
     Channel: { release: 'closeChannel' },
@@ -105,6 +123,20 @@ export const unimemSpec = defineApi({
   },
   // A key crosses guests on purpose: its owner hands it out; only its owner may revoke it.
   capabilities: { Key: { release: 'revoke', refusal: 'BAD_KEY' } },
+  // Remoted, writes and reads are posted: the guest does not wait for the host, and reaps
+  // completions from its own memory. A channel holds `depth` transfers until they are reaped.
+  completionQueues: {
+    Channel: {
+      token: 'transfer',
+      capacity: { field: 'depth', refusal: 'CHANNEL_FULL' },
+      refused: (transfer: number, error: VrdmaError) => ({
+        transfer,
+        status: 'refused',
+        bytes: 0,
+        error: error.code,
+      }),
+    },
+  },
   functions: {
     /**
      * Attaches the caller to the device. Every other call needs an open device (NOT_OPEN).
@@ -206,6 +238,7 @@ export const unimemSpec = defineApi({
      */
     write: {
       plane: 'data',
+      posted: { queue: 'channel' },
       args: transferArgs,
       result: transferResult,
       errors: transferErrors,
@@ -213,6 +246,7 @@ export const unimemSpec = defineApi({
     /** RDMA get: queues a copy of `local.length` bytes from `remote` into `local`. As `write`. */
     read: {
       plane: 'data',
+      posted: { queue: 'channel' },
       args: transferArgs,
       result: transferResult,
       errors: transferErrors,
@@ -220,6 +254,7 @@ export const unimemSpec = defineApi({
     /** Reaps up to `max` finished transfers of a channel, oldest first; never waits. */
     poll: {
       plane: 'data',
+      reaps: { queue: 'channel', max: 'max' },
       args: {
         channel: handle('Channel'),
         max: z.number().int().min(1).max(MAX_COMPLETIONS).default(MAX_COMPLETIONS),
@@ -233,6 +268,7 @@ export const unimemSpec = defineApi({
      */
     wait: {
       plane: 'data',
+      reaps: { queue: 'channel', max: 'max', timeoutMs: 'timeoutMs' },
       args: {
         channel: handle('Channel'),
         max: z.number().int().min(1).max(MAX_COMPLETIONS).default(MAX_COMPLETIONS),

@@ -1,4 +1,4 @@
-import { type BufferRef, type Handle, isVrdmaError } from '@vrdma/api-spec';
+import { type BufferRef, type Handle, isVrdmaError, VrdmaError } from '@vrdma/api-spec';
 import type { GlobalAddress, UnimemSession } from '@vrdma/unimem-api';
 
 /** Objects a guest holds, as it would hand them to another guest (handles are meaningless elsewhere). */
@@ -42,14 +42,19 @@ export async function probe(
       poll: await outcome(() => device.poll({ channel })),
       closeChannel: await outcome(() => device.closeChannel({ channel })),
       revoke: await outcome(() => device.revoke({ key: foreign.key })),
-      writeFromForeignRegion: await outcome(() =>
-        device.write({
+      writeFromForeignRegion: await outcome(async () => {
+        const { transfer } = await device.write({
           channel: own.channel,
           local: foreign.ref,
           remote: foreign.address,
           key: foreign.key,
-        }),
-      ),
+        });
+        // Remoted, the write is posted: the host's refusal comes back in its completion.
+        const { completions } = await device.wait({ channel: own.channel, timeoutMs: 10_000 });
+        const ended = completions.find((c) => c.transfer === transfer);
+        if (ended?.status === 'refused') throw new VrdmaError(ended.error!, 'refused by the host');
+        return ended;
+      }),
     };
   } finally {
     await device.closeChannel({ channel: own.channel });

@@ -5,6 +5,12 @@ import { defineApi } from '../define-api.js';
 export const SESSION_FEATURES = [
   /** The guest pings when idle, so the host can tell a silent guest from a gone one. */
   'keepalive',
+  /**
+   * Posted calls and completion queues: the host reports posted calls in the guest's completion
+   * ring, so the guest posts and reaps without waiting for it. Granted only when the guest's
+   * data plane has such rings.
+   */
+  'queues',
 ] as const;
 export type SessionFeature = (typeof SESSION_FEATURES)[number];
 

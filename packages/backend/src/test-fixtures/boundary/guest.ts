@@ -37,7 +37,9 @@ try {
         const local = command.write as typeof buffer.ref;
         await device.write({ channel, local, remote, key });
         const { completions } = await device.wait({ channel, timeoutMs: 5_000 });
-        say({ wrote: completions.map((c) => c.status) });
+        // Writes are posted: what the host refuses comes back in the completion.
+        const refused = completions.find((c) => c.status === 'refused');
+        say(refused ? { refused: refused.error } : { wrote: completions.map((c) => c.status) });
       } catch (error) {
         say({ refused: (error as { code?: string }).code ?? String(error) });
       }

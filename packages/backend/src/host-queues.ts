@@ -1,0 +1,210 @@
+import {
+  type ApiSpec,
+  type Codec,
+  type CompiledFunction,
+  type CompiledQueue,
+  FrameKind,
+  type PostedOutcome,
+  VrdmaError,
+} from '@vrdma/api-spec';
+
+/** Calls the engine (through the host's isolation: guest handles in, guest handles out). */
+export type EngineReaper = (
+  fn: CompiledFunction,
+  args: Record<string, unknown>,
+) => Promise<unknown>;
+
+export interface HostQueuesOptions {
+  spec: ApiSpec;
+  codec: Codec;
+  /** Writes a completion frame into the guest's ring; resolves once it is there. */
+  push: (frame: Uint8Array) => Promise<void>;
+  reap: EngineReaper;
+  /** Whether the guest holds a handle of a queue's kind (a refusal goes only to a queue it has). */
+  holds(kind: string, handle: number): boolean;
+  /** The guest broke a bound (refusals it does not read): the host lets it go. */
+  onOverflow(reason: VrdmaError): void;
+  /** How long one engine wait lasts before the queue looks for refusals to send (ms). */
+  engineWaitMs?: number;
+  /** Refusals of one queue the host keeps while the guest does not read its ring. */
+  maxRefusalsHeld?: number;
+}
+
+/** One completion queue of the guest, as the host feeds it. */
+class HostQueue {
+  /** The engine's token of each posted call not yet reaped from the engine → the guest's. */
+  readonly tokens = new Map<number, number>();
+  /** Completions the engine gave before the host knew their call (the post still returning). */
+  readonly early = new Map<number, Record<string, unknown>>();
+  /** Entries ready for the guest: refusals, and completions matched late. */
+  ready: Record<string, unknown>[] = [];
+  running = false;
+  closed = false;
+
+  constructor(
+    readonly queue: CompiledQueue,
+    readonly handle: number,
+  ) {}
+
+  /** Posted calls the engine accepted and still has to complete. */
+  get outstanding(): number {
+    return this.tokens.size;
+  }
+}
+
+/**
+ * The host's half of completion queues, for one guest. Posted calls the engine accepted are
+ * remembered by the engine's token; a loop per queue reaps the engine (a look, then a wait) and
+ * writes completions into the guest's ring, with the guest's tokens, many per frame. Posted
+ * calls the host refused become entries of the spec's `refused` shape. A loop runs only while
+ * its queue has work, and writes its next frame only once the previous one is in the ring, so
+ * what the host holds for a guest is bounded by the engine's queues and `maxRefusalsHeld`.
+ */
+export class HostQueues {
+  private readonly queues = new Map<number, HostQueue>();
+  private stopped = false;
+  /** Posted calls whose outcome could not be reported (no queue the host knows). */
+  unreported = 0;
+
+  constructor(private readonly options: HostQueuesOptions) {}
+
+  accept(outcome: PostedOutcome): void {
+    if (this.stopped) return;
+    const { fn, token, queue: handle, result, error } = outcome;
+    const queue = fn ? this.options.spec.queues.queueOf(fn) : undefined;
+    if (!queue || handle === undefined) {
+      this.unreported++;
+      return;
+    }
+    let state = this.queues.get(handle);
+    if (!state) {
+      // Only a queue the guest holds gets one: a refused post may name any number.
+      if (!this.options.holds(queue.kind, handle)) {
+        this.unreported++;
+        return;
+      }
+      state = new HostQueue(queue, handle);
+      this.queues.set(handle, state);
+    }
+    if (error) {
+      if (state.ready.length >= (this.options.maxRefusalsHeld ?? 4096)) {
+        this.stop();
+        this.options.onOverflow(
+          new VrdmaError(
+            'QUOTA_EXCEEDED',
+            `${state.ready.length} refused calls wait in a completion queue the guest does not read`,
+          ),
+        );
+        return;
+      }
+      state.ready.push(this.refusedEntry(queue, token, error));
+    } else {
+      const engineToken = (result as Record<string, number>)[queue.token]!;
+      const early = state.early.get(engineToken);
+      if (early) {
+        state.early.delete(engineToken);
+        state.ready.push({ ...early, [queue.token]: token });
+      } else state.tokens.set(engineToken, token);
+    }
+    if (!state.running) void this.run(state);
+  }
+
+  /** The guest released a queue's handle: the engine dropped what it held, so does the host. */
+  released(handle: number): void {
+    const state = this.queues.get(handle);
+    if (!state) return;
+    state.closed = true;
+    this.queues.delete(handle);
+  }
+
+  releasedAll(): void {
+    for (const handle of [...this.queues.keys()]) this.released(handle);
+  }
+
+  /** The guest is leaving: no loop goes on. */
+  stop(): void {
+    this.stopped = true;
+    this.releasedAll();
+  }
+
+  /** What the host holds for the guest's queues now (posted calls, early and ready entries). */
+  get held(): number {
+    let total = 0;
+    for (const q of this.queues.values()) total += q.outstanding + q.early.size + q.ready.length;
+    return total;
+  }
+
+  /** The spec's entry for a refused call; one its entries cannot carry becomes INTERNAL. */
+  private refusedEntry(queue: CompiledQueue, token: number, error: VrdmaError) {
+    const entry = queue.refused(token, error) as Record<string, unknown>;
+    try {
+      this.options.codec.encodeResult(queue.poll, 0, { [queue.entries]: [entry] });
+      return entry;
+    } catch {
+      const internal = new VrdmaError('INTERNAL', `${error.code}: ${error.message}`);
+      return queue.refused(token, internal) as Record<string, unknown>;
+    }
+  }
+
+  private async run(state: HostQueue): Promise<void> {
+    state.running = true;
+    const { queue, handle } = state;
+    const max = queue.maxEntries;
+    try {
+      while (!state.closed && !this.stopped && (state.ready.length > 0 || state.outstanding > 0)) {
+        const entries = state.ready.splice(0, max);
+        if (entries.length < max && state.outstanding > 0) {
+          const room = max - entries.length;
+          let reaped = await this.reapEngine(queue.poll, queue, handle, room);
+          if (reaped.length === 0 && entries.length === 0 && state.ready.length === 0)
+            reaped = await this.reapEngine(queue.wait, queue, handle, room);
+          for (const entry of reaped) this.match(state, entry, entries);
+        }
+        if (entries.length > 0 && !state.closed && !this.stopped)
+          await this.options.push(
+            this.options.codec.encodeResult(
+              queue.poll,
+              handle,
+              { [queue.entries]: entries },
+              FrameKind.Completion,
+            ),
+          );
+      }
+    } catch {
+      // The engine no longer knows the queue (released meanwhile, or the guest is leaving).
+      state.closed = true;
+      this.queues.delete(handle);
+    } finally {
+      state.running = false;
+    }
+  }
+
+  private match(
+    state: HostQueue,
+    entry: Record<string, unknown>,
+    out: Record<string, unknown>[],
+  ): void {
+    const field = state.queue.token;
+    const engineToken = entry[field] as number;
+    const token = state.tokens.get(engineToken);
+    if (token === undefined) {
+      state.early.set(engineToken, entry);
+      return;
+    }
+    state.tokens.delete(engineToken);
+    out.push({ ...entry, [field]: token });
+  }
+
+  private async reapEngine(
+    fn: CompiledFunction,
+    queue: CompiledQueue,
+    handle: number,
+    max: number,
+  ): Promise<Record<string, unknown>[]> {
+    const { reaps } = fn;
+    const args: Record<string, unknown> = { [reaps!.queue]: handle, [reaps!.max]: max };
+    if (reaps!.timeoutMs) args[reaps!.timeoutMs] = this.options.engineWaitMs ?? 20;
+    const result = (await this.options.reap(fn, args)) as Record<string, unknown>;
+    return (result[queue.entries] as Record<string, unknown>[]) ?? [];
+  }
+}
