@@ -255,6 +255,34 @@ describe('FairScheduler, by budget', () => {
     ]);
   });
 
+  it('refunds a task that fails: its guest keeps its credit, and the bytes are not counted', async () => {
+    const scheduler = new FairScheduler(100);
+    const first = scheduler.addFlow(1);
+    const second = scheduler.addFlow(2);
+    const order: string[] = [];
+    const refused = scheduler.run(1, 100, () => {
+      order.push('refused');
+      throw new VrdmaError('TOO_LONG', 'the engine refused it');
+    });
+    const runs = [
+      record(scheduler, order, 1, 'a0', 100),
+      record(scheduler, order, 2, 'b0', 100),
+      record(scheduler, order, 2, 'b1', 100),
+    ];
+    await expect(refused).rejects.toMatchObject({ code: 'TOO_LONG' });
+    await Promise.all(runs);
+    // The refund lets a0 start in the same visit as the refused task.
+    expect(order).toEqual(['refused', 'a0', 'b0', 'b1']);
+    expect(first).toEqual({ bytes: 100, contendedBytes: 100 });
+    expect(second).toEqual({ bytes: 200, contendedBytes: 100 });
+
+    // Alone, the same.
+    await expect(
+      scheduler.run(1, 1000, () => Promise.reject(new VrdmaError('CHANNEL_FULL', 'full'))),
+    ).rejects.toMatchObject({ code: 'CHANNEL_FULL' });
+    expect(first).toEqual({ bytes: 100, contendedBytes: 100 });
+  });
+
   it('refuses costs and weights that would break its arithmetic', async () => {
     const scheduler = new FairScheduler(100);
     scheduler.addFlow(1);

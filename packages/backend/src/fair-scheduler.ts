@@ -7,9 +7,12 @@ interface Task {
   reject(error: unknown): void;
 }
 
-/** What the scheduler gave one guest, counted as tasks start. */
+/** What the scheduler gave one guest, counted as its tasks start (and the engine takes them). */
 export interface FlowStats {
-  /** Bytes of the guest's tasks started. */
+  /**
+   * Bytes of the guest's tasks started. A task that fails (the engine refused the post) is
+   * refunded and not counted: these are bytes the engine accepted.
+   */
   bytes: number;
   /**
    * Of those, bytes started in rounds that began with another guest backlogged too: the bytes
@@ -55,7 +58,7 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * weights, whatever the sizes of their posts. A guest alone never waits for rounds (no one
  * else could use them): the rounds it would wait through are counted, not taken. Credit is
  * lost when a guest's queue empties; debt is kept and repaid as rounds go by, so going idle
- * for a moment never wipes it.
+ * for a moment never wipes it. A task that fails is refunded.
  */
 export class FairScheduler {
   private readonly flows = new Map<number, Flow>();
@@ -213,13 +216,18 @@ export class FairScheduler {
   private async start(flow: Flow, contended: boolean): Promise<void> {
     const task = flow.queue.shift()!;
     flow.deficit -= task.cost;
+    this.sinceTurn++;
+    let result: unknown;
+    try {
+      result = await task.run();
+    } catch (error) {
+      // The engine refused it: it used nothing, so it costs nothing.
+      flow.deficit += task.cost;
+      task.reject(error);
+      return;
+    }
     flow.stats.bytes += task.cost;
     if (contended) flow.stats.contendedBytes += task.cost;
-    this.sinceTurn++;
-    try {
-      task.resolve(await task.run());
-    } catch (error) {
-      task.reject(error);
-    }
+    task.resolve(result);
   }
 }
