@@ -283,6 +283,42 @@ describe('FairScheduler, by budget', () => {
     expect(first).toEqual({ bytes: 100, contendedBytes: 100 });
   });
 
+  it('refuses a task at once with QUOTA_EXCEEDED when its guest already has `maxQueued` waiting', async () => {
+    const scheduler = new FairScheduler(100, { maxQueued: 2 });
+    scheduler.addFlow(1);
+    scheduler.addFlow(2);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const started: string[] = [];
+    const blocked = (name: string) => async () => {
+      started.push(name);
+      await gate;
+    };
+    const queued = [scheduler.run(1, 10, blocked('a0')), scheduler.run(1, 10, blocked('a1'))];
+    let ran = false;
+    const over = scheduler.run(1, 10, () => {
+      ran = true;
+    });
+    const refusal = await over.catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(VrdmaError);
+    // A quota refusal like the host's others: the audit interceptor records it.
+    expect(refusal).toMatchObject({ code: 'QUOTA_EXCEEDED', kind: 'quota' });
+    // a0 has started and waits: a0 is no longer queued, so one more fits.
+    expect(started).toEqual(['a0']);
+    const fits = scheduler.run(1, 10, blocked('a2'));
+    expect(await codeOf(scheduler.run(1, 10, () => {}))).toBe('QUOTA_EXCEEDED');
+    // The bound is per guest.
+    const other = scheduler.run(2, 10, () => 'b0');
+    open();
+    await Promise.all([...queued, fits]);
+    expect(await other).toBe('b0');
+    expect(ran).toBe(false);
+    expect(started).toEqual(['a0', 'a1', 'a2']);
+    expect(scheduler.backlog).toBe(0);
+  });
+
   it('refuses costs and weights that would break its arithmetic', async () => {
     const scheduler = new FairScheduler(100);
     scheduler.addFlow(1);

@@ -1,4 +1,5 @@
 import { VrdmaError } from '@vrdma/api-spec';
+import { Refusal } from './refusal.js';
 
 interface Task {
   cost: number;
@@ -22,6 +23,8 @@ export interface FlowStats {
 }
 
 export interface FairSchedulerOptions {
+  /** Tasks a guest may have waiting at once; one more is refused with QUOTA_EXCEEDED. */
+  maxQueued?: number;
   /**
    * Tasks a guest alone may start in a row before the scheduler lets the event loop turn once.
    * Alone it never waits for a round; this only keeps a guest whose posts arrive by microtasks
@@ -30,7 +33,7 @@ export interface FairSchedulerOptions {
   tasksPerTurn?: number;
 }
 
-const DEFAULTS: Required<FairSchedulerOptions> = { tasksPerTurn: 1024 };
+const DEFAULTS: Required<FairSchedulerOptions> = { maxQueued: 4096, tasksPerTurn: 1024 };
 
 interface Flow {
   /** quantum × weight: what a visit in a round adds to the deficit. */
@@ -112,7 +115,10 @@ export class FairScheduler {
     for (const task of flow.queue.splice(0)) task.reject(reason);
   }
 
-  /** Runs `task` when its guest's turn comes; `cost` is in bytes. */
+  /**
+   * Runs `task` when its guest's turn comes; `cost` is in bytes. Refused at once with
+   * QUOTA_EXCEEDED when the guest already has `maxQueued` tasks waiting.
+   */
   run<T>(id: number, cost: number, task: () => T | Promise<T>): Promise<T> {
     const flow = this.flows.get(id);
     if (!flow)
@@ -120,6 +126,14 @@ export class FairScheduler {
     if (!(cost >= 0) || !Number.isFinite(cost))
       return Promise.reject(
         new VrdmaError('INTERNAL', `a task must cost a finite number of bytes, not ${cost}`),
+      );
+    if (flow.queue.length >= this.options.maxQueued)
+      return Promise.reject(
+        new Refusal(
+          'quota',
+          'QUOTA_EXCEEDED',
+          `${this.options.maxQueued} posts are already waiting for the engine`,
+        ),
       );
     return new Promise<T>((resolve, reject) => {
       flow.queue.push({ cost, run: task, resolve: resolve as (v: unknown) => void, reject });
