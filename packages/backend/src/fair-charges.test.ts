@@ -1,6 +1,7 @@
 import { createMockCluster, type MockCluster } from '@vrdma/engine-mock';
 import { type GlobalAddress, unimemSpec } from '@vrdma/unimem-api';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FairScheduler } from './fair-scheduler.js';
 import { createHost, type Host } from './host.js';
 import { service } from './service.js';
 import { codeOf } from './testing/code-of.js';
@@ -43,6 +44,23 @@ async function poster(label: string, size: number) {
 }
 
 describe('what a data-plane post charges the fair scheduler', () => {
+  it('nothing for a buffer length the guest does not own: isolation refuses it before fairness sees it', async () => {
+    start();
+    const g = await poster('greedy', 4096);
+    const charged = vi.spyOn(FairScheduler.prototype, 'run');
+
+    expect(await codeOf(g.write(0xffff_ffff))).toBe('OUT_OF_RANGE');
+    // The host itself refused it (not the guest's library), and the scheduler never saw it.
+    expect(g.errors()).toEqual({ OUT_OF_RANGE: 1 });
+    expect(charged).not.toHaveBeenCalled();
+    expect(g.scheduled()).toEqual({ bytes: 0, contendedBytes: 0 });
+
+    // A length inside its buffer is charged what it names.
+    expect(await codeOf(g.write(4096))).toBeUndefined();
+    expect(charged.mock.calls.map(([, cost]) => cost)).toEqual([4096]);
+    expect(g.scheduled()).toEqual({ bytes: 4096, contendedBytes: 0 });
+  });
+
   it('nothing for a post the engine refuses: its cost is refunded', async () => {
     start(1024);
     const g = await poster('eager', 4096);
