@@ -1,4 +1,5 @@
 import { VrdmaError } from '@vrdma/api-spec';
+import { Refusal } from './refusal.js';
 
 interface Task {
   cost: number;
@@ -7,9 +8,12 @@ interface Task {
   reject(error: unknown): void;
 }
 
-/** What the scheduler gave one guest, counted as tasks start. */
+/** What the scheduler gave one guest, counted as its tasks start (and the engine takes them). */
 export interface FlowStats {
-  /** Bytes of the guest's tasks started. */
+  /**
+   * Bytes of the guest's tasks started. A task that fails (the engine refused the post) is
+   * refunded and not counted: these are bytes the engine accepted.
+   */
   bytes: number;
   /**
    * Of those, bytes started in rounds that began with another guest backlogged too: the bytes
@@ -18,32 +22,85 @@ export interface FlowStats {
   contendedBytes: number;
 }
 
-interface Flow {
-  weight: number;
-  stats: FlowStats;
-  deficit: number;
-  queue: Task[];
-  /** In the round, or being served: never both, never twice. */
-  scheduled: boolean;
+export interface FairSchedulerOptions {
+  /** Tasks a guest may have waiting at once; one more is refused with QUOTA_EXCEEDED. */
+  maxQueued?: number;
+  /**
+   * Tasks a guest alone may start in a row before the scheduler lets the event loop turn once.
+   * Alone it never waits for a round; this only keeps a guest whose posts arrive by microtasks
+   * (an in-process transport) from holding off timers and other guests' transports for good.
+   */
+  tasksPerTurn?: number;
 }
 
+const DEFAULTS: Required<FairSchedulerOptions> = { maxQueued: 4096, tasksPerTurn: 1024 };
+
+interface Flow {
+  /** quantum × weight: what a visit in a round adds to the deficit. */
+  readonly credit: number;
+  readonly stats: FlowStats;
+  /** Credit (> 0) or debt (< 0), in bytes. */
+  deficit: number;
+  queue: Task[];
+  /** Backlogged: waiting in `active`, in the round under way, or being served; never twice. */
+  scheduled: boolean;
+  /** The round count when the flow last went idle: its debt is repaid from there on. */
+  idleSince: number;
+  removed: boolean;
+}
+
+/** Lets the event loop run: transports deliver what guests posted meanwhile. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
- * Deficit round robin over guests, on bytes: tasks (engine posts) run one at a time, and in
- * each round a backlogged guest may run tasks worth up to `quantum × weight` bytes (unused
- * credit carries over only while it stays backlogged). A guest that floods the engine gets its
- * share, not more; an idle guest costs nothing.
+ * Deficit round robin over guests, on bytes, with debt: tasks (engine posts) run one at a
+ * time. In each round a backlogged guest gets `quantum × weight` bytes of credit and starts
+ * tasks while its deficit is positive, each task's whole cost subtracted when it starts: a
+ * large post starts at once and leaves the guest in debt, which later rounds repay before it
+ * starts anything again. Over rounds, backlogged guests get bytes in proportion to their
+ * weights, whatever the sizes of their posts. A guest alone never waits for rounds (no one
+ * else could use them): the rounds it would wait through are counted, not taken. Credit is
+ * lost when a guest's queue empties; debt is kept and repaid as rounds go by, so going idle
+ * for a moment never wipes it. A task that fails is refunded.
  */
 export class FairScheduler {
   private readonly flows = new Map<number, Flow>();
-  private readonly round: number[] = [];
+  /** Backlogged flows in round order; those of the round under way are out of it. */
+  private readonly active: Flow[] = [];
+  private readonly options: Required<FairSchedulerOptions>;
+  /** Rounds so far, those a guest alone skipped included. */
+  private rounds = 0;
+  /** Tasks started since the scheduler last let the event loop turn. */
+  private sinceTurn = 0;
+  private turnsTaken = 0;
   private running = false;
 
-  constructor(private readonly quantum: number) {}
+  constructor(
+    private readonly quantum: number,
+    options: FairSchedulerOptions = {},
+  ) {
+    if (!(quantum > 0) || !Number.isFinite(quantum))
+      throw new RangeError(`the quantum must be a positive number of bytes, not ${quantum}`);
+    this.options = { ...DEFAULTS, ...options };
+  }
 
   /** Schedules a guest; returns its live counts. */
   addFlow(id: number, weight = 1): Readonly<FlowStats> {
+    if (!(weight > 0) || !Number.isFinite(weight))
+      throw new VrdmaError(
+        'INVALID_ARGUMENT',
+        `a scheduling weight must be positive, not ${weight}`,
+      );
     const stats: FlowStats = { bytes: 0, contendedBytes: 0 };
-    this.flows.set(id, { weight, stats, deficit: 0, queue: [], scheduled: false });
+    this.flows.set(id, {
+      credit: this.quantum * weight,
+      stats,
+      deficit: 0,
+      queue: [],
+      scheduled: false,
+      idleSince: this.rounds,
+      removed: false,
+    });
     return stats;
   }
 
@@ -52,20 +109,35 @@ export class FairScheduler {
     const flow = this.flows.get(id);
     if (!flow) return;
     this.flows.delete(id);
+    flow.removed = true;
+    const at = this.active.indexOf(flow);
+    if (at >= 0) this.active.splice(at, 1);
     for (const task of flow.queue.splice(0)) task.reject(reason);
   }
 
-  /** Runs `task` when its guest's turn comes; `cost` is in bytes. */
+  /**
+   * Runs `task` when its guest's turn comes; `cost` is in bytes. Refused at once with
+   * QUOTA_EXCEEDED when the guest already has `maxQueued` tasks waiting.
+   */
   run<T>(id: number, cost: number, task: () => T | Promise<T>): Promise<T> {
     const flow = this.flows.get(id);
     if (!flow)
       return Promise.reject(new VrdmaError('DISCONNECTED', `guest ${id} is not scheduled`));
+    if (!(cost >= 0) || !Number.isFinite(cost))
+      return Promise.reject(
+        new VrdmaError('INTERNAL', `a task must cost a finite number of bytes, not ${cost}`),
+      );
+    if (flow.queue.length >= this.options.maxQueued)
+      return Promise.reject(
+        new Refusal(
+          'quota',
+          'QUOTA_EXCEEDED',
+          `${this.options.maxQueued} posts are already waiting for the engine`,
+        ),
+      );
     return new Promise<T>((resolve, reject) => {
-      if (!flow.scheduled) {
-        flow.scheduled = true;
-        this.round.push(id);
-      }
       flow.queue.push({ cost, run: task, resolve: resolve as (v: unknown) => void, reject });
+      if (!flow.scheduled) this.backlogged(flow);
       if (!this.running) {
         // Start on the next microtask, so everything submitted in this tick joins the first round.
         this.running = true;
@@ -80,46 +152,96 @@ export class FairScheduler {
     return total;
   }
 
+  /** Event-loop turns the scheduler has waited for: one per round while guests compete. */
+  get turns(): number {
+    return this.turnsTaken;
+  }
+
+  private backlogged(flow: Flow): void {
+    flow.scheduled = true;
+    // Rounds went by while it was idle: they repaid its debt as they would have had it waited.
+    if (flow.deficit < 0)
+      flow.deficit = Math.min(0, flow.deficit + (this.rounds - flow.idleSince) * flow.credit);
+    this.active.push(flow);
+  }
+
+  private idle(flow: Flow): void {
+    flow.scheduled = false;
+    flow.deficit = Math.min(0, flow.deficit);
+    flow.idleSince = this.rounds;
+  }
+
   private async pump(): Promise<void> {
     try {
-      while (this.round.length > 0) {
-        // One round: every flow backlogged at its start gets its credit and spends it.
-        const contended = this.round.length > 1;
-        for (let visits = this.round.length; visits > 0; visits--)
-          await this.visit(this.round.shift()!, contended);
-        // Then let transports deliver what guests sent meanwhile, so they join the next round.
-        // Once per round, not per task: a guest's batch of posts enters the engine together.
-        await new Promise((resolve) => setImmediate(resolve));
+      while (this.active.length > 0) {
+        if (this.active.length === 1) {
+          if (this.sinceTurn >= this.options.tasksPerTurn) await this.yieldTurn();
+          else await this.serveAlone(this.active[0]!);
+          continue;
+        }
+        await this.round();
+        // Let transports deliver what guests sent meanwhile, so they join the next round. Once
+        // per round, not per task (a guest's batch of posts enters the engine together), and
+        // only while guests compete: alone, a guest's next post just goes.
+        if (this.active.length > 1) await this.yieldTurn();
       }
     } finally {
       this.running = false;
     }
   }
 
-  private async visit(id: number, contended: boolean): Promise<void> {
-    const flow = this.flows.get(id);
-    if (!flow || flow.queue.length === 0) return;
-    flow.deficit += this.quantum * flow.weight;
-    while (
-      flow.queue.length > 0 &&
-      flow.queue[0]!.cost <= flow.deficit &&
-      this.flows.get(id) === flow
-    ) {
-      const task = flow.queue.shift()!;
-      flow.deficit -= task.cost;
-      flow.stats.bytes += task.cost;
-      if (contended) flow.stats.contendedBytes += task.cost;
-      try {
-        task.resolve(await task.run());
-      } catch (error) {
-        task.reject(error);
-      }
+  private async yieldTurn(): Promise<void> {
+    this.turnsTaken++;
+    await turn();
+    this.sinceTurn = 0;
+  }
+
+  /** One round: every flow backlogged at its start gets its credit and spends it. */
+  private async round(): Promise<void> {
+    this.rounds++;
+    // Flows that become backlogged meanwhile join the next round.
+    for (const flow of this.active.splice(0)) {
+      if (flow.removed) continue;
+      flow.deficit += flow.credit;
+      while (flow.queue.length > 0 && flow.deficit > 0 && !flow.removed)
+        await this.start(flow, true);
+      if (flow.removed) continue;
+      if (flow.queue.length > 0) this.active.push(flow);
+      else this.idle(flow);
     }
-    if (this.flows.get(id) !== flow) return;
-    if (flow.queue.length > 0) this.round.push(id);
-    else {
-      flow.scheduled = false;
-      flow.deficit = 0;
+  }
+
+  /**
+   * Starts the next task of the only backlogged flow. Rounds in which no one else is
+   * backlogged cost nothing, so the rounds it would need to get out of debt pass at once.
+   */
+  private async serveAlone(flow: Flow): Promise<void> {
+    if (flow.deficit <= 0) {
+      const skipped = Math.floor(-flow.deficit / flow.credit) + 1;
+      this.rounds += skipped;
+      flow.deficit += skipped * flow.credit;
     }
+    await this.start(flow, false);
+    if (flow.removed || flow.queue.length > 0) return;
+    this.active.splice(this.active.indexOf(flow), 1);
+    this.idle(flow);
+  }
+
+  private async start(flow: Flow, contended: boolean): Promise<void> {
+    const task = flow.queue.shift()!;
+    flow.deficit -= task.cost;
+    this.sinceTurn++;
+    let result: unknown;
+    try {
+      result = await task.run();
+    } catch (error) {
+      // The engine refused it: it used nothing, so it costs nothing.
+      flow.deficit += task.cost;
+      task.reject(error);
+      return;
+    }
+    flow.stats.bytes += task.cost;
+    if (contended) flow.stats.contendedBytes += task.cost;
+    task.resolve(result);
   }
 }

@@ -3,7 +3,11 @@ import type { HostInterceptor } from '../interceptor.js';
 
 /**
  * Data-plane calls that cost the engine something (by default the bytes their buffer references
- * name) go through the host's one fair scheduler; everything else goes straight on.
+ * name) go through the host's one fair scheduler; everything else goes straight on. It must run
+ * after isolation: a cost is then computed from references already checked against the guest's
+ * own memory, so a length the guest does not own is refused before it is charged. A cost that
+ * is not a number of bytes (NaN from a spec's own cost function) is refused by the scheduler,
+ * never let through for free.
  */
 export function fairness(scheduler: FairScheduler): HostInterceptor {
   return (next) => (call) => {
