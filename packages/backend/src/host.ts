@@ -71,7 +71,8 @@ export function createHost(options: HostOptions): Host {
       }
       return table;
     },
-    scheduler: new FairScheduler(config.quantumBytes),
+    // A guest's posts in flight are bounded by its call quota; the scheduler holds no more.
+    scheduler: new FairScheduler(config.quantumBytes, { maxQueued: config.quotas.calls }),
     audit,
     interceptors: options.interceptors ?? [],
   };

@@ -8,7 +8,7 @@ export {
   type Quotas,
   quotasSchema,
 } from './config.js';
-export { FairScheduler, type FlowStats } from './fair-scheduler.js';
+export { FairScheduler, type FairSchedulerOptions, type FlowStats } from './fair-scheduler.js';
 export type { Holdings } from './guest-objects.js';
 export { type AttachedGuest, createHost, type Host, type HostOptions } from './host.js';
 export {
