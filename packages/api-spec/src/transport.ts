@@ -42,6 +42,11 @@ export interface ServerTransport {
    * holds the promise: the caller waits, it does not pile frames up.
    */
   push?(frame: Uint8Array): Promise<void>;
+  /**
+   * Present on polled transports: while `busy()` says the guest is sure to send more soon (its
+   * posted calls are still in the engine), keep looking at the ring instead of sleeping.
+   */
+  whileBusy?(busy: () => boolean): void;
   /** Fires once when the guest is gone: detached, crashed, or stopped answering. */
   onDisconnect(listener: (reason: VrdmaError) => void): void;
   close(): Promise<void>;

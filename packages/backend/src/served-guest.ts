@@ -247,6 +247,8 @@ export class ServedGuest {
       holds: (kind, handle) => objects.holds(kind, handle),
       onOverflow: (reason) => void this.detach(reason),
     });
+    // While the engine works on the guest's posts, more are coming: poll, don't sleep.
+    connection.data?.whileBusy?.(() => queues.held > 0);
     const handler = chain(
       [
         lease(() => this.touch()),

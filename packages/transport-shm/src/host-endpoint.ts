@@ -39,6 +39,7 @@ export class HostEndpoint implements ServerTransport {
   private pushes: Pushed[] = [];
   private inFlight = 0;
   private readonly maxInFlight: number;
+  private busyCheck: (() => boolean) | undefined;
   private handler: FrameHandler | undefined;
   private readonly disconnect = new DisconnectSignal();
   private served = 0;
@@ -65,6 +66,7 @@ export class HostEndpoint implements ServerTransport {
           (this.consumer.available() > 0 && this.held < this.maxInFlight) ||
           ((this.backlog.length > 0 || this.pushes.length > 0) && this.producer.hasSpace()),
         active: () => this.handler !== undefined && !this.disconnect.fired,
+        busy: () => this.inFlight > 0 || (this.busyCheck?.() ?? false),
         failed: (error) => this.fail(error),
       },
       this.doorbell,
@@ -79,6 +81,14 @@ export class HostEndpoint implements ServerTransport {
         return self.doorbell.rings;
       },
     };
+  }
+
+  /**
+   * Tells the endpoint when the guest is sure to send more soon (its posted calls are still in
+   * the engine): it then keeps polling the ring rather than sleeping, so posts cost no kick.
+   */
+  whileBusy(busy: () => boolean): void {
+    this.busyCheck = busy;
   }
 
   onTeardown(teardown: () => void): void {

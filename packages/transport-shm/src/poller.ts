@@ -37,6 +37,12 @@ export interface PollTarget {
   hasWork(): boolean;
   /** Whether the loop should keep going (guest: calls pending; host: serving). */
   active(): boolean;
+  /**
+   * True while the peer is sure to send more soon (the host: the guest has posted calls the
+   * engine is still working on, whose completions it will answer with new posts): the loop
+   * keeps looking, one burst per event-loop turn, instead of sleeping and costing a doorbell.
+   */
+  busy?(): boolean;
   /** The ring broke: the loop stops. */
   failed(error: VrdmaError): void;
 }
@@ -89,6 +95,12 @@ export class Poller {
           continue;
         }
         steps = 0;
+        if (target.busy?.()) {
+          // One look per event-loop turn: cheap beside the engine's own turns, and no doorbell.
+          idleSince = -1;
+          await nextTurn();
+          continue;
+        }
         let found = false;
         for (let i = 0; i < spinIterations && !found; i++) found = target.hasWork();
         if (found) continue;
