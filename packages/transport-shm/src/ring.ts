@@ -24,7 +24,7 @@ export interface RingShape {
   readonly slotSize: number;
 }
 
-export const DEFAULT_RING_SHAPE: RingShape = { slotCount: 64, slotSize: 256 };
+export const DEFAULT_RING_SHAPE: RingShape = { slotCount: 256, slotSize: 256 };
 
 export function ringBytes(shape: RingShape): number {
   return RING_HEADER_SIZE + shape.slotCount * shape.slotSize;

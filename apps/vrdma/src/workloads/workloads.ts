@@ -15,7 +15,7 @@ export interface BandwidthPoint {
   gbps: number;
 }
 
-const PIPELINE = 8;
+const PIPELINE = 32;
 
 /**
  * Streams writes of `size` bytes to `target`, `PIPELINE` in flight, until `minBytes` have moved
