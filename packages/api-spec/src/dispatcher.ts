@@ -19,6 +19,8 @@ export interface PostedOutcome {
   readonly token: number;
   /** The guest's handle of the queue that reports the call; undefined if the arguments did not decode. */
   readonly queue?: number;
+  /** The decoded arguments, as the guest sent them; undefined if they did not decode. */
+  readonly args?: Readonly<Record<string, unknown>>;
   readonly result?: unknown;
   readonly error?: VrdmaError;
 }
@@ -110,9 +112,9 @@ export function createDispatcher<S extends ApiSpec>(
     }
     const queue = args[fn.posted!.queue] as number;
     try {
-      return posted({ fn, token, queue, result: await method(args) });
+      return posted({ fn, token, queue, args, result: await method(args) });
     } catch (error) {
-      return posted({ fn, token, queue, error: replyError(fn, error) });
+      return posted({ fn, token, queue, args, error: replyError(fn, error) });
     }
   };
 

@@ -35,6 +35,25 @@ export const hostConfigSchema = z
       .int()
       .min(1)
       .default(256 * 1024),
+    /**
+     * Bytes of posted calls the engine may hold at once, all guests together: beyond, posts wait
+     * in the fair scheduler, where weights order them. Larger keeps the engine busier; smaller
+     * makes weights bite sooner.
+     */
+    engineWindowBytes: z
+      .number()
+      .int()
+      .min(1)
+      .default(64 * 1024 * 1024),
+    /**
+     * Bytes the scheduler starts, while guests compete, before it lets the event loop turn (so
+     * posts sent meanwhile join): more keeps the engine fed, less interleaves late arrivals finer.
+     */
+    turnBytes: z
+      .number()
+      .int()
+      .min(1)
+      .default(4 * 1024 * 1024),
     /** A guest that sends nothing for this long is considered gone (0: never). */
     leaseMs: z.number().int().min(0).default(30_000),
     /** Audit records kept in memory (isolation violations, detaches). */

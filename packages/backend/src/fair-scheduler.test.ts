@@ -196,8 +196,8 @@ describe('FairScheduler, by budget', () => {
     expect(small).toEqual({ bytes: 256 * KiB, contendedBytes: 256 * KiB });
   });
 
-  it('takes one event-loop turn per round only while more than one guest is backlogged', async () => {
-    const scheduler = new FairScheduler(100);
+  it('takes one event-loop turn per `bytesPerTurn` only while more than one guest is backlogged', async () => {
+    const scheduler = new FairScheduler(100, { bytesPerTurn: 100 });
     scheduler.addFlow(1);
     scheduler.addFlow(2);
     const order: string[] = [];

@@ -3,6 +3,8 @@ import { Refusal } from './refusal.js';
 
 interface Task {
   cost: number;
+  /** The engine holds the task's bytes until `release`: they count against the window. */
+  held: boolean;
   run: () => unknown;
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -31,9 +33,26 @@ export interface FairSchedulerOptions {
    * (an in-process transport) from holding off timers and other guests' transports for good.
    */
   tasksPerTurn?: number;
+  /**
+   * Bytes started, while guests compete, before the scheduler lets the event loop turn (so posts
+   * sent meanwhile join the next round). Rounds go on back to back until then: one turn per
+   * round would admit only a quantum per guest per turn, and leave the engine idle between.
+   */
+  bytesPerTurn?: number;
+  /**
+   * Bytes of held tasks (posted calls the engine is still moving) the engine may have at once,
+   * all guests together; a task starts only while fewer are held (one always may). The queue
+   * then forms here, where the scheduler orders it by weight, not in the engine.
+   */
+  window?: number;
 }
 
-const DEFAULTS: Required<FairSchedulerOptions> = { maxQueued: 4096, tasksPerTurn: 1024 };
+const DEFAULTS: Required<FairSchedulerOptions> = {
+  maxQueued: 4096,
+  tasksPerTurn: 1024,
+  bytesPerTurn: 4 * 1024 * 1024,
+  window: 64 * 1024 * 1024,
+};
 
 interface Flow {
   /** quantum × weight: what a visit in a round adds to the deficit. */
@@ -47,6 +66,8 @@ interface Flow {
   /** The round count when the flow last went idle: its debt is repaid from there on. */
   idleSince: number;
   removed: boolean;
+  /** Bytes of this guest's held tasks the engine has not finished. */
+  held: number;
 }
 
 /** Lets the event loop run: transports deliver what guests posted meanwhile. */
@@ -72,7 +93,12 @@ export class FairScheduler {
   private rounds = 0;
   /** Tasks started since the scheduler last let the event loop turn. */
   private sinceTurn = 0;
+  /** Bytes started since the scheduler last let the event loop turn. */
+  private bytesSinceTurn = 0;
   private turnsTaken = 0;
+  /** Bytes of held tasks in the engine, all guests together. */
+  private inEngine = 0;
+  private windowOpened: (() => void) | undefined;
   private running = false;
 
   constructor(
@@ -100,6 +126,7 @@ export class FairScheduler {
       scheduled: false,
       idleSince: this.rounds,
       removed: false,
+      held: 0,
     });
     return stats;
   }
@@ -110,6 +137,7 @@ export class FairScheduler {
     if (!flow) return;
     this.flows.delete(id);
     flow.removed = true;
+    this.release(flow, flow.held);
     const at = this.active.indexOf(flow);
     if (at >= 0) this.active.splice(at, 1);
     for (const task of flow.queue.splice(0)) task.reject(reason);
@@ -119,7 +147,12 @@ export class FairScheduler {
    * Runs `task` when its guest's turn comes; `cost` is in bytes. Refused at once with
    * QUOTA_EXCEEDED when the guest already has `maxQueued` tasks waiting.
    */
-  run<T>(id: number, cost: number, task: () => T | Promise<T>): Promise<T> {
+  run<T>(
+    id: number,
+    cost: number,
+    task: () => T | Promise<T>,
+    options: { held?: boolean } = {},
+  ): Promise<T> {
     const flow = this.flows.get(id);
     if (!flow)
       return Promise.reject(new VrdmaError('DISCONNECTED', `guest ${id} is not scheduled`));
@@ -136,7 +169,13 @@ export class FairScheduler {
         ),
       );
     return new Promise<T>((resolve, reject) => {
-      flow.queue.push({ cost, run: task, resolve: resolve as (v: unknown) => void, reject });
+      flow.queue.push({
+        cost,
+        held: options.held ?? false,
+        run: task,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      });
       if (!flow.scheduled) this.backlogged(flow);
       if (!this.running) {
         // Start on the next microtask, so everything submitted in this tick joins the first round.
@@ -146,13 +185,47 @@ export class FairScheduler {
     });
   }
 
+  /**
+   * The engine finished `cost` bytes of a held task of guest `id` (or dropped them): they leave
+   * the window. A guest already removed released everything then.
+   */
+  finished(id: number, cost: number): void {
+    const flow = this.flows.get(id);
+    if (flow) this.release(flow, Math.min(cost, flow.held));
+  }
+
+  /** Bytes of held tasks in the engine now, all guests together. */
+  get held(): number {
+    return this.inEngine;
+  }
+
+  private release(flow: Flow, cost: number): void {
+    if (cost <= 0) return;
+    flow.held -= cost;
+    this.inEngine -= cost;
+    if (this.inEngine < this.options.window) {
+      const opened = this.windowOpened;
+      this.windowOpened = undefined;
+      opened?.();
+    }
+  }
+
+  /** Resolves once the engine holds less than the window. */
+  private async roomInEngine(): Promise<void> {
+    while (this.inEngine >= this.options.window) {
+      await new Promise<void>((resolve) => {
+        this.windowOpened = resolve;
+      });
+    }
+  }
+
   get backlog(): number {
     let total = 0;
     for (const flow of this.flows.values()) total += flow.queue.length;
     return total;
   }
 
-  /** Event-loop turns the scheduler has waited for: one per round while guests compete. */
+  /** Event-loop turns the scheduler has waited for: one per `bytesPerTurn` while guests compete. */
   get turns(): number {
     return this.turnsTaken;
   }
@@ -180,10 +253,16 @@ export class FairScheduler {
           continue;
         }
         await this.round();
-        // Let transports deliver what guests sent meanwhile, so they join the next round. Once
-        // per round, not per task (a guest's batch of posts enters the engine together), and
-        // only while guests compete: alone, a guest's next post just goes.
-        if (this.active.length > 1) await this.yieldTurn();
+        // Let transports deliver what guests sent meanwhile, so they join a later round: once
+        // per `bytesPerTurn` started, not per round (a round may start a quantum per guest
+        // only, and the engine would idle between turns), and only while guests compete:
+        // alone, a guest's next post just goes.
+        if (
+          this.active.length > 1 &&
+          (this.bytesSinceTurn >= this.options.bytesPerTurn ||
+            this.sinceTurn >= this.options.tasksPerTurn)
+        )
+          await this.yieldTurn();
       }
     } finally {
       this.running = false;
@@ -194,6 +273,7 @@ export class FairScheduler {
     this.turnsTaken++;
     await turn();
     this.sinceTurn = 0;
+    this.bytesSinceTurn = 0;
   }
 
   /** One round: every flow backlogged at its start gets its credit and spends it. */
@@ -228,9 +308,12 @@ export class FairScheduler {
   }
 
   private async start(flow: Flow, contended: boolean): Promise<void> {
+    await this.roomInEngine();
+    if (flow.removed || flow.queue.length === 0) return;
     const task = flow.queue.shift()!;
     flow.deficit -= task.cost;
     this.sinceTurn++;
+    this.bytesSinceTurn += task.cost;
     let result: unknown;
     try {
       result = await task.run();
@@ -242,6 +325,10 @@ export class FairScheduler {
     }
     flow.stats.bytes += task.cost;
     if (contended) flow.stats.contendedBytes += task.cost;
+    if (task.held && !flow.removed) {
+      flow.held += task.cost;
+      this.inEngine += task.cost;
+    }
     task.resolve(result);
   }
 }

@@ -22,6 +22,8 @@ export interface HostQueuesOptions {
   reap: EngineReaper;
   /** Whether the guest holds a handle of a queue's kind (a refusal goes only to a queue it has). */
   holds(kind: string, handle: number): boolean;
+  /** The engine finished (or dropped) posted calls worth `bytes` of scheduler cost. */
+  finished(bytes: number): void;
   /** The guest broke a bound (refusals it does not read): the host lets it go. */
   onOverflow(reason: VrdmaError): void;
   /** How long one engine wait lasts before the queue looks for refusals to send (ms). */
@@ -32,8 +34,8 @@ export interface HostQueuesOptions {
 
 /** One completion queue of the guest, as the host feeds it. */
 class HostQueue {
-  /** The engine's token of each posted call not yet reaped from the engine → the guest's. */
-  readonly tokens = new Map<number, number>();
+  /** The engine's token of each posted call not yet reaped from the engine → the guest's, and its cost. */
+  readonly tokens = new Map<number, { token: number; cost: number }>();
   /** Completions the engine gave before the host knew their call (the post still returning). */
   readonly early = new Map<number, Record<string, unknown>>();
   /** Entries ready for the guest: refusals, and completions matched late. */
@@ -72,7 +74,10 @@ export class HostQueues {
     if (this.stopped) return;
     const { fn, token, queue: handle, result, error } = outcome;
     const queue = fn ? this.options.spec.queues.queueOf(fn) : undefined;
+    // What the engine took counts in the scheduler's window until its completion is reaped.
+    const cost = !error && fn && outcome.args ? Math.max(0, fn.cost(outcome.args)) : 0;
     if (!queue || handle === undefined) {
+      this.options.finished(cost);
       this.unreported++;
       return;
     }
@@ -80,6 +85,7 @@ export class HostQueues {
     if (!state) {
       // Only a queue the guest holds gets one: a refused post may name any number.
       if (!this.options.holds(queue.kind, handle)) {
+        this.options.finished(cost);
         this.unreported++;
         return;
       }
@@ -103,8 +109,9 @@ export class HostQueues {
       const early = state.early.get(engineToken);
       if (early) {
         state.early.delete(engineToken);
+        this.options.finished(cost);
         state.ready.push({ ...early, [queue.token]: token });
-      } else state.tokens.set(engineToken, token);
+      } else state.tokens.set(engineToken, { token, cost });
     }
     if (!state.running) void this.run(state);
   }
@@ -113,8 +120,7 @@ export class HostQueues {
   released(handle: number): void {
     const state = this.queues.get(handle);
     if (!state) return;
-    state.closed = true;
-    this.queues.delete(handle);
+    this.drop(state);
   }
 
   releasedAll(): void {
@@ -146,6 +152,16 @@ export class HostQueues {
     }
   }
 
+  /** Forgets a queue; the engine dropped its calls, so their bytes leave the window. */
+  private drop(state: HostQueue): void {
+    state.closed = true;
+    this.queues.delete(state.handle);
+    let bytes = 0;
+    for (const { cost } of state.tokens.values()) bytes += cost;
+    state.tokens.clear();
+    this.options.finished(bytes);
+  }
+
   private async run(state: HostQueue): Promise<void> {
     state.running = true;
     const { queue, handle } = state;
@@ -172,8 +188,8 @@ export class HostQueues {
       }
     } catch {
       // The engine no longer knows the queue (released meanwhile, or the guest is leaving).
-      state.closed = true;
-      this.queues.delete(handle);
+      if (this.queues.get(handle) === state) this.drop(state);
+      else state.closed = true;
     } finally {
       state.running = false;
     }
@@ -186,13 +202,14 @@ export class HostQueues {
   ): void {
     const field = state.queue.token;
     const engineToken = entry[field] as number;
-    const token = state.tokens.get(engineToken);
-    if (token === undefined) {
+    const posted = state.tokens.get(engineToken);
+    if (posted === undefined) {
       state.early.set(engineToken, entry);
       return;
     }
     state.tokens.delete(engineToken);
-    out.push({ ...entry, [field]: token });
+    this.options.finished(posted.cost);
+    out.push({ ...entry, [field]: posted.token });
   }
 
   private async reapEngine(

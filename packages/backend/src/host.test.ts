@@ -234,7 +234,13 @@ describe('fairness', () => {
     const posts: string[] = [];
     host = createHost({
       services: [service(unimemSpec, recordingWrites(cluster.engine(0), posts))],
-      config: { quantumBytes: 256 * 1024, weights: { flood: weights.flood, calm: weights.calm } },
+      config: {
+        quantumBytes: 256 * 1024,
+        // One event-loop turn per round, so that the guests' next writes (sent by microtasks
+        // between turns) are there for every round: the order then shows the rounds themselves.
+        turnBytes: 1,
+        weights: { flood: weights.flood, calm: weights.calm },
+      },
     });
     const target = await remotePeer(256 * 1024);
     const guests = {

@@ -72,7 +72,11 @@ export function createHost(options: HostOptions): Host {
       return table;
     },
     // A guest's posts in flight are bounded by its call quota; the scheduler holds no more.
-    scheduler: new FairScheduler(config.quantumBytes, { maxQueued: config.quotas.calls }),
+    scheduler: new FairScheduler(config.quantumBytes, {
+      maxQueued: config.quotas.calls,
+      window: config.engineWindowBytes,
+      bytesPerTurn: config.turnBytes,
+    }),
     audit,
     interceptors: options.interceptors ?? [],
   };

@@ -13,6 +13,8 @@ export interface HostCall {
   readonly fn: CompiledFunction;
   /** The arguments; interceptors nearer the engine see them translated (engine handles). */
   readonly args: unknown;
+  /** A posted call: the guest does not wait, and its completion is reaped by the host. */
+  readonly posted?: boolean;
 }
 
 export type HostHandler = (call: HostCall) => Promise<unknown>;

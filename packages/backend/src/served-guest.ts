@@ -101,6 +101,8 @@ interface Greeted {
   quota: QuotaState;
   scheduled: Readonly<FlowStats>;
   api: Dispatcher;
+  /** The same API for posted frames: calls marked posted, outcomes to the completion queues. */
+  posts: Dispatcher;
   queues: HostQueues;
 }
 
@@ -245,6 +247,7 @@ export class ServedGuest {
       reap: (fn, args) =>
         chain([isolation(objects)], engineCall(session))({ guest: this.identity, spec, fn, args }),
       holds: (kind, handle) => objects.holds(kind, handle),
+      finished: (bytes) => host.scheduler.finished(this.id, bytes),
       onOverflow: (reason) => void this.detach(reason),
     });
     // While the engine works on the guest's posts, more are coming: poll, don't sleep.
@@ -269,7 +272,8 @@ export class ServedGuest {
       quota,
       scheduled,
       queues,
-      api: createDispatcher(spec, implOf(spec, this.identity, handler), {
+      api: createDispatcher(spec, implOf(spec, this.identity, handler, false)),
+      posts: createDispatcher(spec, implOf(spec, this.identity, handler, true), {
         // Without a ring to write completions into, a posted call cannot be reported.
         onPosted: (outcome) => (push ? queues.accept(outcome) : queues.unreported++),
       }),
@@ -284,7 +288,7 @@ export class ServedGuest {
       return preHelloCodec.encodeError(header?.fnId ?? 0, header?.callId ?? 0, refusal);
     }
     if (peekFrameKind(frame) === FrameKind.Post)
-      return this.greeted.api.post(frame).then(() => NO_REPLY);
+      return this.greeted.posts.post(frame).then(() => NO_REPLY);
     return this.greeted.api.handle(frame);
   }
 
@@ -318,8 +322,8 @@ function engineCall(session: EngineSession): HostHandler {
 }
 
 /** The dispatcher's implementation: every function goes through `handler`. */
-function implOf(spec: ApiSpec, guest: GuestIdentity, handler: HostHandler) {
+function implOf(spec: ApiSpec, guest: GuestIdentity, handler: HostHandler, posted: boolean) {
   const impl: Record<string, (args: unknown) => Promise<unknown>> = {};
-  for (const fn of spec.table) impl[fn.name] = (args) => handler({ guest, spec, fn, args });
+  for (const fn of spec.table) impl[fn.name] = (args) => handler({ guest, spec, fn, args, posted });
   return impl as never;
 }

@@ -13,6 +13,7 @@ export function fairness(scheduler: FairScheduler): HostInterceptor {
   return (next) => (call) => {
     const cost = call.fn.cost(call.args);
     if (cost <= 0) return next(call);
-    return scheduler.run(call.guest.id, cost, () => next(call));
+    // A posted call's bytes stay in the engine's window until the host reaps its completion.
+    return scheduler.run(call.guest.id, cost, () => next(call), { held: call.posted === true });
   };
 }
