@@ -129,6 +129,38 @@ describe('posted calls through the host', () => {
     expect(g.seen.completions).toBeGreaterThan(0);
   });
 
+  it('a wait aborted while it sleeps fails ABORTED, and the queue goes on', async () => {
+    start();
+    const target = await remotePeer(4096);
+    const g = await shmGuest('aborter');
+    const buffer = await g.device.alloc({ size: 4096 });
+    const { channel } = await g.device.openChannel({ depth: 8 });
+    const controller = new AbortController();
+    let outcome: unknown;
+    const waiting = g.connection.api
+      .wait({ channel, timeoutMs: 600_000 }, { signal: controller.signal })
+      .then(
+        () => 'resolved',
+        (error: unknown) => error,
+      )
+      .then((o) => {
+        outcome = o;
+      });
+    for (let i = 0; i < 20; i++) await sleep(1);
+    expect(outcome).toBeUndefined();
+    controller.abort();
+    await until(() => outcome !== undefined);
+    await waiting;
+    expect(outcome).toMatchObject({ code: 'ABORTED' });
+    const { transfer } = await g.device.write({
+      channel,
+      local: { ...buffer.ref, length: 64 },
+      remote: target.address,
+      key: target.key,
+    });
+    expect(await reap(g.device, channel, 1)).toEqual([{ transfer, status: 'ok', bytes: 64 }]);
+  });
+
   it('a post the host or the engine refuses comes back as a refused completion with its code', async () => {
     start({ maxTransfer: 2048 });
     const target = await remotePeer(8192);

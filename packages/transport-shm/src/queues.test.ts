@@ -225,6 +225,23 @@ describe('awaitCompletions', () => {
     expect(server.metrics.doorbells).toBeLessThanOrEqual(guestSleeps);
   });
 
+  it('resolves when its signal aborts, while it waits or before', async () => {
+    const { client, server } = pair();
+    server.serve(() => NO_REPLY);
+    const controller = new AbortController();
+    let settled = false;
+    const waiting = client.queues.awaitCompletions(600_000, controller.signal).then(() => {
+      settled = true;
+    });
+    await quiet();
+    expect(settled).toBe(false);
+    controller.abort();
+    await until(() => settled);
+    expect(settled).toBe(true);
+    await waiting;
+    await client.queues.awaitCompletions(600_000, controller.signal);
+  });
+
   it('rejects with DISCONNECTED when the transport fails, pending or later', async () => {
     const { client, server } = pair();
     server.serve(() => NO_REPLY);
