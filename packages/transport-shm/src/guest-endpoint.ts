@@ -193,7 +193,7 @@ export class GuestEndpoint implements ClientTransport {
     return new Promise<void>((resolve, reject) => {
       const done = () => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
+        signal?.removeEventListener('abort', waiter.resolve);
         this.completionWaiters.delete(waiter);
       };
       const waiter: CompletionWaiter = {
@@ -207,7 +207,8 @@ export class GuestEndpoint implements ClientTransport {
         },
       };
       const timer = setTimeout(waiter.resolve, Math.max(0, timeoutMs));
-      signal?.addEventListener('abort', done, { once: true });
+      // An abort ends the wait (the caller looks at its signal): it must settle the promise.
+      signal?.addEventListener('abort', waiter.resolve, { once: true });
       if (signal?.aborted) return waiter.resolve();
       this.completionWaiters.add(waiter);
       this.poller.kick();
