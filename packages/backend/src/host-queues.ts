@@ -28,7 +28,7 @@ export interface HostQueuesOptions {
   onOverflow(reason: VrdmaError): void;
   /** How long one engine wait lasts before the queue looks for refusals to send (ms). */
   engineWaitMs?: number;
-  /** Refusals of one queue the host keeps while the guest does not read its ring. */
+  /** Entries the host keeps for the guest's queues, all together, while it does not read its ring. */
   maxRefusalsHeld?: number;
 }
 
@@ -93,12 +93,13 @@ export class HostQueues {
       this.queues.set(handle, state);
     }
     if (error) {
-      if (state.ready.length >= (this.options.maxRefusalsHeld ?? 4096)) {
+      const waiting = this.waiting();
+      if (waiting >= (this.options.maxRefusalsHeld ?? 4096)) {
         this.stop();
         this.options.onOverflow(
           new VrdmaError(
             'QUOTA_EXCEEDED',
-            `${state.ready.length} refused calls wait in a completion queue the guest does not read`,
+            `${waiting} completions wait in completion queues the guest does not read`,
           ),
         );
         return;
@@ -131,6 +132,13 @@ export class HostQueues {
   stop(): void {
     this.stopped = true;
     this.releasedAll();
+  }
+
+  /** Entries ready for the guest in all its queues (what a guest that does not read piles up). */
+  private waiting(): number {
+    let total = 0;
+    for (const q of this.queues.values()) total += q.ready.length;
+    return total;
   }
 
   /** What the host holds for the guest's queues now (posted calls, early and ready entries). */
