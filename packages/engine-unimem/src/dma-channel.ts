@@ -16,7 +16,8 @@ export class DmaChannel {
   private started = 0;
   private activeCount = 0;
   private nextTransfer = 0;
-  private waiters: Array<() => void> = [];
+  /** A set: a waiter that times out leaves in O(1), however many others wait. */
+  private waiters = new Set<() => void>();
   closed = false;
 
   constructor(
@@ -84,10 +85,10 @@ export class DmaChannel {
         resolve();
       };
       const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== done);
+        this.waiters.delete(done);
         resolve();
       }, timeoutMs);
-      this.waiters.push(done);
+      this.waiters.add(done);
     });
   }
 
@@ -104,7 +105,7 @@ export class DmaChannel {
 
   private wake(): void {
     const waiters = this.waiters;
-    this.waiters = [];
+    this.waiters = new Set();
     for (const wake of waiters) wake();
   }
 }
