@@ -86,6 +86,64 @@ describe('virtio transport across a worker thread', () => {
     expect(burst.server.metrics.doorbells).toBeLessThanOrEqual(640 / 16);
   });
 
+  it('a guest hammering the control plane does not keep another guest from being served', async () => {
+    // Both devices poll on this thread's event loop. Guest A keeps its queue full for as long
+    // as the test lets it; guest B calls one at a time meanwhile. If a poll loop did not yield,
+    // or a guest's refills kept its device busy for good, B would never finish.
+    const serveOn = (region: ReturnType<typeof createThreadRegion>) => {
+      const bell = threadShmDoorbell(region, 'device');
+      const server = createVirtioServerTransport({ region, kicks: bell, interrupts: bell });
+      server.serve(echoHandler);
+      return server;
+    };
+    const hammerRegion = createThreadRegion();
+    const hammerServer = serveOn(hammerRegion);
+    const stop = new SharedArrayBuffer(4);
+    const hammer = tsWorker(new URL('./hammer-guest.fixture.ts', import.meta.url), {
+      buffer: hammerRegion.bytes.buffer,
+      stop,
+      burst: 32,
+    });
+    const hammerReport = new Promise<{ calls: number }>((resolve, reject) => {
+      hammer.once('message', resolve);
+      hammer.once('error', reject);
+    });
+    const otherRegion = createThreadRegion();
+    const otherServer = serveOn(otherRegion);
+    try {
+      // A is under way before B starts.
+      while (hammerServer.metrics.messages < 2_000) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const other = tsWorker(new URL('./thread-guest.fixture.ts', import.meta.url), {
+        buffer: otherRegion.bytes.buffer,
+        calls: 200,
+        burst: 1,
+        doorbell: 'shm',
+      });
+      const hammeredAtStart = hammerServer.metrics.messages;
+      const report = await new Promise<GuestReport>((resolve, reject) => {
+        other.once('message', resolve);
+        other.once('error', reject);
+      });
+      const hammeredMeanwhile = hammerServer.metrics.messages - hammeredAtStart;
+      await other.terminate();
+      expect(report.ids).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      expect(report.mismatches).toBe(0);
+      // A kept hammering all along: it was served while B's 200 calls went through.
+      expect(Atomics.load(new Int32Array(stop), 0)).toBe(0);
+      expect(hammeredMeanwhile).toBeGreaterThan(200);
+      Atomics.store(new Int32Array(stop), 0, 1);
+      const { calls } = await hammerReport;
+      expect(calls).toBeGreaterThanOrEqual(hammerServer.metrics.messages);
+    } finally {
+      Atomics.store(new Int32Array(stop), 0, 1);
+      await hammer.terminate();
+      await hammerServer.close();
+      await otherServer.close();
+    }
+  });
+
   it('a guest thread terminated mid-call is a clean disconnect for the host', async () => {
     const region = createThreadRegion();
     const bells = threadDoorbells(region);

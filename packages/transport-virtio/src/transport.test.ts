@@ -9,6 +9,7 @@ import {
   echoHandler,
   echoRequest,
   threadDoorbells,
+  untilPollingStops,
 } from './echo-fixture.js';
 import { featureBit } from './features.js';
 import { createVirtioServerTransport } from './server-transport.js';
@@ -60,6 +61,7 @@ describe('virtio control-plane transport (one thread, Atomics doorbells)', () =>
   it('sends calls issued together under one kick, more than the queue holds', async () => {
     const { server, client } = connect({ queueSize: 8 });
     await client.call(echoRequest(1, payload(1)), callInfo(1));
+    await untilPollingStops(server.poll, client.poll); // the device sleeps: the next call kicks
     expect(client.maxInFlight).toBe(8);
     const kicksBefore = client.metrics.doorbells;
     const interruptsBefore = server.metrics.doorbells;
