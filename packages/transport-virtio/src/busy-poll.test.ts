@@ -150,6 +150,45 @@ describe('busy polling of the virtqueue', () => {
     await server.close();
   });
 
+  it('a device whose handler outlasts its window polls again from the reply on', async () => {
+    // The guest's next call follows the reply, not the request: a device that stopped
+    // polling during a long (async) call must look again once it answers, without a kick.
+    const region = createThreadRegion();
+    const bells = threadDoorbells(region);
+    const server = createVirtioServerTransport({
+      region,
+      kicks: bells.kick,
+      interrupts: bells.interrupt,
+      pollBudgetUs: 20,
+    });
+    let answer: (() => void) | undefined;
+    const arrived = new Promise<void>((resolve) =>
+      server.serve(
+        (request) =>
+          new Promise<Uint8Array>((reply) => {
+            answer = () => reply(echoHandler(request));
+            resolve();
+          }),
+      ),
+    );
+    const client = createVirtioClientTransport({
+      region,
+      kicks: bells.kick,
+      interrupts: bells.interrupt,
+    });
+    const pending = client.call(echoRequest(5, Uint8Array.of(5)), callInfo(5));
+    await arrived;
+    await untilPollingStops(server.poll); // the call is still being served
+    const runs = server.poll.runs;
+    const kicks = client.metrics.doorbells;
+    answer!();
+    expect(callIdOf(await pending)).toBe(5);
+    expect(server.poll.runs).toBe(runs + 1); // started by the reply...
+    expect(client.metrics.doorbells).toBe(kicks); // ...not by a kick
+    await client.close();
+    await server.close();
+  });
+
   it('with polling turned off, every call costs one kick and one interrupt, as before', async () => {
     const { client, counts, close } = connect({
       features: featureBit(VIRTIO_F_VERSION_1) | featureBit(VIRTIO_RING_F_EVENT_IDX),

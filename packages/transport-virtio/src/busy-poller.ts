@@ -75,11 +75,14 @@ export class BusyPoller {
     return this.budget.ceilingUs > 0;
   }
 
-  /** This side handed the peer work it expects an answer to: wait for it by polling. */
+  /**
+   * This side just gave the peer something the peer will answer soon (the driver a request,
+   * the device a reply that lets the guest make its next call): the window starts now.
+   */
   expectAnswer(): void {
-    if (this.counters.polling || !this.enabled) return;
+    if (!this.enabled) return;
     this.idleSince = nowUs();
-    void this.run();
+    if (!this.counters.polling) void this.run();
   }
 
   /** The peer's doorbell rang. While the loop runs it will see the work anyway. */

@@ -263,6 +263,9 @@ class VirtioServer implements VirtioServerTransport {
     if (this.port) this.recordScatter(chain, written);
     device.pushUsed(chain, written);
     this.scheduleInterrupt();
+    // The guest's next call comes soon after a reply, however long this one took to serve
+    // (an async handler may outlast the window): poll for it from now.
+    this.poller.expectAnswer();
   }
 
   /** Replies finished together share one interrupt decision. */
