@@ -55,7 +55,7 @@ export interface VirtioClientOptions {
   readonly port?: MemoryPort;
   /**
    * Longest the driver polls the used ring, with interrupts off, while calls are in flight
-   * and no reply came (µs, default 100); the window in use adapts below it (see PollBudget).
+   * and no reply came (µs, default 200); the window in use adapts below it (see PollBudget).
    * 0 turns polling off: every reply costs an interrupt. Always 0 with a port.
    */
   readonly pollBudgetUs?: number;

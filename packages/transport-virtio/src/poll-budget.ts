@@ -1,8 +1,13 @@
 /** The adaptive budget never drops below this, so polling can prove itself worth again. */
 export const MIN_POLL_BUDGET_US = 4;
 
-/** Default ceiling of the poll window, as transport-shm's poller uses for its ring. */
-export const DEFAULT_POLL_BUDGET_US = 100;
+/**
+ * Default ceiling of the poll window: KVM's default halt-poll ceiling. Here a doorbell takes
+ * 20–60 µs to wake the other thread's event loop, so a round trip that needed one comes back
+ * after 50–150 µs; a ceiling below that shrinks every window it should grow (measured: at
+ * 100 µs the sides kept falling back to doorbells, at 200 µs they settle at polling).
+ */
+export const DEFAULT_POLL_BUDGET_US = 200;
 
 /**
  * How long a side keeps polling its ring after it last had work, before it re-enables the

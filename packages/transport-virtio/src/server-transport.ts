@@ -42,7 +42,7 @@ export interface VirtioServerOptions {
   readonly port?: MemoryPort;
   /**
    * Longest the device keeps polling the avail ring, with kicks off, after it last served
-   * work (µs, default 100); the window in use adapts below it (see PollBudget). 0 turns
+   * work (µs, default 200); the window in use adapts below it (see PollBudget). 0 turns
    * polling off: every call after the device went back to sleep costs a kick. Always 0 with
    * a port: a look through it reads the whole file.
    */
