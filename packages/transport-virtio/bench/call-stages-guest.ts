@@ -53,5 +53,5 @@ for (let n = 0; n < calls; n++) {
   await api.query();
   clock.mark(n, 'resumed');
 }
-parentPort!.postMessage({ kicks: client.metrics.doorbells });
+parentPort!.postMessage({ kicks: client.metrics.doorbells, poll: { ...client.poll } });
 await client.close();

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { createDispatcher, type FrameHandler } from '@vrdma/api-spec';
 import { createMockCluster } from '@vrdma/engine-mock';
 import { unimemSpec } from '@vrdma/unimem-api';
+import type { PollState } from '../src/busy-poller.js';
 import { VirtqueueDevice } from '../src/device.js';
 import { createThreadRegion, threadDoorbells } from '../src/echo-fixture.js';
 import { createVirtioServerTransport } from '../src/server-transport.js';
@@ -82,10 +83,12 @@ async function run(pollBudgetUs: number | undefined) {
       pollBudgetUs,
     },
   });
-  const { kicks } = await new Promise<{ kicks: number }>((resolve, reject) => {
-    guest.once('message', resolve);
-    guest.once('error', reject);
-  });
+  const { kicks, poll } = await new Promise<{ kicks: number; poll: PollState }>(
+    (resolve, reject) => {
+      guest.once('message', resolve);
+      guest.once('error', reject);
+    },
+  );
   const interrupts = server.metrics.doorbells;
   await guest.terminate();
   await server.close();
@@ -100,7 +103,12 @@ async function run(pollBudgetUs: number | undefined) {
     return { median: spans[Math.floor(spans.length / 2)] ?? Number.NaN, mean };
   });
   const calls = WARMUP + CALLS;
-  return { stats, kicks: kicks / calls, interrupts: interrupts / calls };
+  return {
+    stats,
+    kicks: kicks / calls,
+    interrupts: interrupts / calls,
+    polls: { device: { ...server.poll }, driver: poll },
+  };
 }
 
 const off = await run(0);
@@ -120,3 +128,9 @@ console.log(
   `${'kicks / interrupts per call'.padEnd(34)} ${doorbells(off).padStart(16)}${doorbells(on).padStart(16)}`,
 );
 console.log('(doorbells counted over warm-up and timed calls together)');
+for (const side of ['device', 'driver'] as const) {
+  const { runs, caught, preempted, budgetUs } = on.polls[side];
+  console.log(
+    `${side} poll loop: ${runs} runs, ${caught} caught, ${preempted} preempted, window now ${budgetUs} µs`,
+  );
+}

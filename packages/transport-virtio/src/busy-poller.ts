@@ -30,6 +30,8 @@ export interface PollState {
   readonly looks: number;
   /** Work found by looking, which therefore cost the peer no doorbell. */
   readonly caught: number;
+  /** Windows ended early because the OS took the core away mid-look (cores oversubscribed). */
+  readonly preempted: number;
   /** The poll window in use now, in µs. */
   readonly budgetUs: number;
 }
@@ -39,6 +41,12 @@ export interface PollState {
  * the event loop (other guests, the data plane, this side's own replies).
  */
 export const SPIN_LOOKS = 64;
+
+/**
+ * A spin slice that took longer than this was not spinning: the OS (or the hypervisor) ran
+ * something else on the core meanwhile. Its looks take about a microsecond.
+ */
+export const PREEMPTED_SLICE_US = 50;
 
 const nowUs = (): number => performance.now() * 1000;
 
@@ -50,7 +58,14 @@ const nowUs = (): number => performance.now() * 1000;
  * just before), and sleeps until the doorbell rings.
  */
 export class BusyPoller {
-  private readonly counters = { polling: false, runs: 0, looks: 0, caught: 0, budgetUs: 0 };
+  private readonly counters = {
+    polling: false,
+    runs: 0,
+    looks: 0,
+    caught: 0,
+    preempted: 0,
+    budgetUs: 0,
+  };
   /** When the side last had work (µs, performance clock); -1 before it had any. */
   private idleSince = -1;
   private rang = false;
@@ -124,9 +139,15 @@ export class BusyPoller {
           return;
         }
         if (side.wanted() && this.windowOpen()) {
-          if (this.spin()) lookedAndSaw = true;
-          else await nextTurn();
-          continue;
+          const look = this.spin();
+          if (look === 'work') lookedAndSaw = true;
+          if (look === 'nothing') await nextTurn();
+          if (look !== 'preempted') continue;
+          // More threads want the cores than there are: the peer may not even be running
+          // while we spin, and the core we spin on is one it could use. Give it back now.
+          counters.preempted++;
+          this.budget.preempted();
+          counters.budgetUs = this.budget.us;
         }
         lookedAndSaw = side.rearm();
         if (!lookedAndSaw) return;
@@ -144,15 +165,16 @@ export class BusyPoller {
     return this.idleSince >= 0 && nowUs() - this.idleSince < this.budget.us;
   }
 
-  private spin(): boolean {
+  private spin(): 'work' | 'nothing' | 'preempted' {
+    const started = nowUs();
     for (let i = 1; i <= SPIN_LOOKS; i++) {
       if (this.side.ready()) {
         this.counters.looks += i;
-        return true;
+        return 'work';
       }
     }
     this.counters.looks += SPIN_LOOKS;
-    return false;
+    return nowUs() - started > PREEMPTED_SLICE_US ? 'preempted' : 'nothing';
   }
 
   private adapt(idleUs: number): void {

@@ -41,4 +41,12 @@ describe('the adaptive poll window', () => {
     expect(budget.us).toBe(0);
     expect(() => new PollBudget(-1)).toThrow(RangeError);
   });
+
+  it('halves when the side was preempted while looking, down to the floor', () => {
+    const budget = new PollBudget(200);
+    budget.preempted();
+    expect(budget.us).toBe(100);
+    for (let i = 0; i < 10; i++) budget.preempted();
+    expect(budget.us).toBe(MIN_POLL_BUDGET_US);
+  });
 });

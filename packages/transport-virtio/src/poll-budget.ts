@@ -22,6 +22,9 @@ export const DEFAULT_POLL_BUDGET_US = 200;
  * Work found while polling leaves the window as it is. Growing only when polling itself found
  * work (transport-shm's rule) never grows a window that has shrunk below the peer's answer
  * time: every call then comes by doorbell, so polling never finds anything.
+ *
+ * And a window the OS interrupted (the side was preempted mid-look: more threads want the
+ * cores than there are) halves too: there, spinning takes the CPU the peer needs to answer.
  */
 export class PollBudget {
   private current: number;
@@ -37,13 +40,22 @@ export class PollBudget {
     return this.current;
   }
 
+  /** The OS took the core away while the side was looking. */
+  preempted(): void {
+    this.halve();
+  }
+
   /** The side slept, then got work `idleUs` after it last had some. */
   afterSleep(idleUs: number): void {
     if (this.ceilingUs === 0) return;
     if (idleUs > this.ceilingUs) {
-      this.current = Math.max(Math.min(MIN_POLL_BUDGET_US, this.ceilingUs), this.current / 2);
+      this.halve();
     } else if (idleUs > this.current) {
       this.current = Math.min(this.ceilingUs, this.current * 2);
     }
+  }
+
+  private halve(): void {
+    this.current = Math.max(Math.min(MIN_POLL_BUDGET_US, this.ceilingUs), this.current / 2);
   }
 }
