@@ -129,8 +129,8 @@ console.log(
 );
 console.log('(doorbells counted over warm-up and timed calls together)');
 for (const side of ['device', 'driver'] as const) {
-  const { runs, caught, preempted, budgetUs } = on.polls[side];
+  const { runs, caught, contended, budgetUs } = on.polls[side];
   console.log(
-    `${side} poll loop: ${runs} runs, ${caught} caught, ${preempted} preempted, window now ${budgetUs} µs`,
+    `${side} poll loop: ${runs} runs, ${caught} caught, ${contended} contended, window now ${budgetUs} µs`,
   );
 }

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { BusyPoller, type PollSide, PREEMPTED_SLICE_US, SPIN_LOOKS } from './busy-poller.js';
-import { PollBudget } from './poll-budget.js';
+import { BusyPoller, type PollSide, SPIN_LOOKS } from './busy-poller.js';
+import { ContentionGuard, HOLD_RUNS } from './contention-guard.js';
+import { untilPollingStops } from './echo-fixture.js';
+import { MIN_POLL_BUDGET_US, PollBudget } from './poll-budget.js';
+import type { RunDelayClock } from './run-delay.js';
+
+/** A window no test outlasts: only what the test arranges ends it. */
+const WIDE_OPEN_US = 10_000_000;
 
 /** A side with nothing to take, whose looks the test scripts; it counts what the loop does. */
 function scriptedSide(look: (n: number) => boolean) {
@@ -27,34 +33,60 @@ function scriptedSide(look: (n: number) => boolean) {
   return { side, calls };
 }
 
-/** Busy-waits: stands for the OS running something else on this core mid-look. */
-function holdTheCore(us: number): void {
-  const until = performance.now() + us / 1000;
-  while (performance.now() < until) {}
+/** A run-queue clock the test sets: how long this thread has waited for a CPU, in µs. */
+function scriptedWaits() {
+  const clock = { waitedUs: 0, reads: 0, releases: 0 };
+  const waits: RunDelayClock = {
+    read: () => {
+      clock.reads++;
+      return clock.waitedUs;
+    },
+    release: () => {
+      clock.releases++;
+    },
+  };
+  return { clock, guard: new ContentionGuard(waits) };
 }
 
 describe('the poll loop', () => {
-  it('gives the core back when the OS took it mid-look: the window ends, and halves', () => {
+  it('stops polling when it waited for a CPU meanwhile, and holds off for a while', async () => {
     const { side, calls } = scriptedSide((n) => {
-      if (n === 0) holdTheCore(4 * PREEMPTED_SLICE_US);
+      if (n === 3 * SPIN_LOOKS) waits.clock.waitedUs += 1_000; // the OS ran others for 1 ms
       return false;
     });
-    const poller = new BusyPoller(side, new PollBudget(10_000_000));
-    poller.expectAnswer(); // the window is wide open: only the preemption can end it
-    // The loop ran synchronously up to its end: no event-loop turn was needed.
-    expect(poller.state).toMatchObject({
-      polling: false,
-      preempted: 1,
-      looks: SPIN_LOOKS,
-      budgetUs: 5_000_000,
-    });
-    expect(calls).toEqual({ quiet: 1, take: 1, rearm: 1, failed: 0 });
+    const waits = scriptedWaits();
+    const poller = new BusyPoller(side, new PollBudget(WIDE_OPEN_US), waits.guard);
+    poller.expectAnswer();
+    await untilPollingStops(poller.state); // the window is wide open: only contention ends it
+    expect(poller.state).toMatchObject({ contended: 1, budgetUs: MIN_POLL_BUDGET_US });
+    expect(poller.state.looks).toBeGreaterThanOrEqual(3 * SPIN_LOOKS);
+    expect(calls.rearm).toBe(1); // the peer's doorbell is back on
+    expect(waits.clock.releases).toBe(1); // and the clock let go
+    // The next HOLD_RUNS waits for an answer go by without polling; then it polls again.
+    for (let i = 0; i < HOLD_RUNS; i++) {
+      expect(poller.enabled).toBe(false);
+      poller.expectAnswer();
+    }
+    expect(poller.state.runs).toBe(1);
+    expect(poller.enabled).toBe(true);
+    poller.expectAnswer(); // polls again, in the smallest window
+    expect(poller.state.runs).toBe(2);
+    await untilPollingStops(poller.state);
+  });
+
+  it('polls on, however long it waited for a CPU, without a guard', async () => {
+    let looks = 0;
+    const { side } = scriptedSide(() => ++looks > 20 * SPIN_LOOKS); // then "work" ends it
+    const poller = new BusyPoller(side, new PollBudget(WIDE_OPEN_US), null);
+    poller.expectAnswer();
+    await untilPollingStops(poller.state);
+    expect(poller.state).toMatchObject({ contended: 0, looks: 20 * SPIN_LOOKS + 1 });
   });
 
   it('stops when a look sees work that taking does not find, instead of spinning on it', () => {
     // Only a peer scribbling on the ring gets here: ready() says yes, take() finds nothing.
     const { side, calls } = scriptedSide(() => true);
-    const poller = new BusyPoller(side, new PollBudget(10_000_000));
+    const poller = new BusyPoller(side, new PollBudget(WIDE_OPEN_US), scriptedWaits().guard);
     poller.expectAnswer();
     expect(poller.state).toMatchObject({ polling: false, looks: 1, caught: 0 });
     expect(calls).toEqual({ quiet: 1, take: 2, rearm: 1, failed: 0 });

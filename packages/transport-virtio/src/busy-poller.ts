@@ -1,4 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { ContentionGuard } from './contention-guard.js';
 import type { PollBudget } from './poll-budget.js';
 
 /** What one side of a virtqueue does in its poll loop. */
@@ -30,8 +31,11 @@ export interface PollState {
   readonly looks: number;
   /** Work found by looking, which therefore cost the peer no doorbell. */
   readonly caught: number;
-  /** Windows ended early because the OS took the core away mid-look (cores oversubscribed). */
-  readonly preempted: number;
+  /**
+   * Windows ended early because the cores were oversubscribed (this side waited for a CPU
+   * while polling); each puts polling on hold for a while (see ContentionGuard).
+   */
+  readonly contended: number;
   /** The poll window in use now, in µs. */
   readonly budgetUs: number;
 }
@@ -41,12 +45,6 @@ export interface PollState {
  * the event loop (other guests, the data plane, this side's own replies).
  */
 export const SPIN_LOOKS = 64;
-
-/**
- * A spin slice that took longer than this was not spinning: the OS (or the hypervisor) ran
- * something else on the core meanwhile. Its looks take about a microsecond.
- */
-export const PREEMPTED_SLICE_US = 50;
 
 const nowUs = (): number => performance.now() * 1000;
 
@@ -63,16 +61,20 @@ export class BusyPoller {
     runs: 0,
     looks: 0,
     caught: 0,
-    preempted: 0,
+    contended: 0,
     budgetUs: 0,
   };
   /** When the side last had work (µs, performance clock); -1 before it had any. */
   private idleSince = -1;
   private rang = false;
+  /** This run has spun at least once (and so may have waited for a CPU doing it). */
+  private spun = false;
 
   constructor(
     private readonly side: PollSide,
     private readonly budget: PollBudget,
+    /** null: polling goes on however busy the cores are. */
+    private readonly guard: ContentionGuard | null = new ContentionGuard(),
   ) {
     this.counters.budgetUs = budget.us;
   }
@@ -85,9 +87,9 @@ export class BusyPoller {
     return this.counters.polling;
   }
 
-  /** Whether this side polls at all (a window ceiling above 0). */
+  /** Whether this side polls now: a window ceiling above 0, and no contention hold. */
   get enabled(): boolean {
-    return this.budget.ceilingUs > 0;
+    return this.budget.ceilingUs > 0 && !this.guard?.holding;
   }
 
   /**
@@ -95,7 +97,10 @@ export class BusyPoller {
    * the device a reply that lets the guest make its next call): the window starts now.
    */
   expectAnswer(): void {
-    if (!this.enabled) return;
+    if (!this.enabled) {
+      this.guard?.skip();
+      return;
+    }
     this.idleSince = nowUs();
     if (!this.counters.polling) void this.run();
   }
@@ -113,6 +118,9 @@ export class BusyPoller {
     counters.runs++;
     let byDoorbell = this.rang;
     this.rang = false;
+    const mayPoll = this.enabled;
+    if (!mayPoll) this.guard?.skip();
+    this.spun = false;
     try {
       side.quiet();
       // A look (spin or rearm) saw work: the take that follows must find it.
@@ -138,17 +146,10 @@ export class BusyPoller {
           side.rearm();
           return;
         }
-        if (side.wanted() && this.windowOpen()) {
-          const look = this.spin();
-          if (look === 'work') lookedAndSaw = true;
-          if (look === 'nothing') await nextTurn();
-          if (look !== 'preempted') continue;
-          // More threads want the cores than there are: the peer may not even be running
-          // while we spin, and the core we spin on is one it could use. Give it back now.
-          counters.preempted++;
-          this.budget.preempted();
-          counters.budgetUs = this.budget.us;
-        }
+        const look = mayPoll && side.wanted() ? this.idleLook() : 'stop';
+        if (look === 'work') lookedAndSaw = true;
+        if (look === 'wait') await nextTurn();
+        if (look !== 'stop') continue;
         lookedAndSaw = side.rearm();
         if (!lookedAndSaw) return;
         side.quiet();
@@ -156,25 +157,48 @@ export class BusyPoller {
     } catch (error) {
       side.failed(error);
     } finally {
+      this.guard?.endRun();
       // Synchronously with the last look: a doorbell heard after it starts a new loop.
       counters.polling = false;
     }
   }
 
-  private windowOpen(): boolean {
-    return this.idleSince >= 0 && nowUs() - this.idleSince < this.budget.us;
+  /**
+   * One look while the peer has not answered: 'work' when it saw some, 'wait' to look again
+   * after a turn of the event loop, 'stop' when the window is over or the cores are too busy.
+   */
+  private idleLook(): 'work' | 'wait' | 'stop' {
+    const now = nowUs();
+    const windowOver = this.idleSince < 0 || now - this.idleSince >= this.budget.us;
+    if (windowOver) {
+      if (this.spun && this.guard?.contended(now, true)) this.contended();
+      return 'stop';
+    }
+    if (this.guard?.contended(now)) {
+      this.contended();
+      return 'stop';
+    }
+    this.spun = true;
+    return this.spin() ? 'work' : 'wait';
   }
 
-  private spin(): 'work' | 'nothing' | 'preempted' {
-    const started = nowUs();
+  /** More threads want the cores than there are: spinning takes the CPU the peer needs. */
+  private contended(): void {
+    this.counters.contended++;
+    this.guard?.hold();
+    this.budget.contended();
+    this.counters.budgetUs = this.budget.us;
+  }
+
+  private spin(): boolean {
     for (let i = 1; i <= SPIN_LOOKS; i++) {
       if (this.side.ready()) {
         this.counters.looks += i;
-        return 'work';
+        return true;
       }
     }
     this.counters.looks += SPIN_LOOKS;
-    return nowUs() - started > PREEMPTED_SLICE_US ? 'preempted' : 'nothing';
+    return false;
   }
 
   private adapt(idleUs: number): void {

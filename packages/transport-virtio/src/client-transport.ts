@@ -23,6 +23,7 @@ import {
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VRING_DESC_SIZE,
 } from './constants.js';
+import { ContentionGuard } from './contention-guard.js';
 import { VirtqueueDriver } from './driver.js';
 import { DEVICE_FEATURES, type Features, negotiateFeatures } from './features.js';
 import { alignUp, planQueue } from './layout.js';
@@ -59,6 +60,12 @@ export interface VirtioClientOptions {
    * 0 turns polling off: every reply costs an interrupt. Always 0 with a port.
    */
   readonly pollBudgetUs?: number;
+  /**
+   * Poll on although this thread waits for a CPU meanwhile (cores set aside for vrdma). By
+   * default a side that finds the cores oversubscribed stops polling for a while: spinning
+   * then takes the CPU its peer needs to answer (see ContentionGuard).
+   */
+  readonly pollWhenContended?: boolean;
 }
 
 export interface VirtioClientTransport extends ClientTransport {
@@ -158,7 +165,11 @@ class VirtioClient implements VirtioClientTransport {
     memory.or32(CONFIG.status, VIRTIO_CONFIG_S_DRIVER_OK);
 
     const ceilingUs = this.port ? 0 : (options.pollBudgetUs ?? DEFAULT_POLL_BUDGET_US);
-    this.poller = new BusyPoller(this.pollSide(), new PollBudget(ceilingUs));
+    this.poller = new BusyPoller(
+      this.pollSide(),
+      new PollBudget(ceilingUs),
+      options.pollWhenContended ? null : new ContentionGuard(),
+    );
     this.unsubscribe = options.interrupts.subscribe(
       () => this.onInterrupt(),
       () => this.fail(new VrdmaError('DISCONNECTED', "the host's doorbell closed")),

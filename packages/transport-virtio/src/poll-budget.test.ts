@@ -42,11 +42,11 @@ describe('the adaptive poll window', () => {
     expect(() => new PollBudget(-1)).toThrow(RangeError);
   });
 
-  it('halves when the side was preempted while looking, down to the floor', () => {
+  it('drops to the floor when the cores turned out oversubscribed', () => {
     const budget = new PollBudget(200);
-    budget.preempted();
-    expect(budget.us).toBe(100);
-    for (let i = 0; i < 10; i++) budget.preempted();
+    budget.contended();
     expect(budget.us).toBe(MIN_POLL_BUDGET_US);
+    budget.afterSleep(50); // and grows back only as polling proves itself
+    expect(budget.us).toBe(8);
   });
 });

@@ -23,8 +23,8 @@ export const DEFAULT_POLL_BUDGET_US = 200;
  * work (transport-shm's rule) never grows a window that has shrunk below the peer's answer
  * time: every call then comes by doorbell, so polling never finds anything.
  *
- * And a window the OS interrupted (the side was preempted mid-look: more threads want the
- * cores than there are) halves too: there, spinning takes the CPU the peer needs to answer.
+ * And when the cores turn out oversubscribed while the side polls (see ContentionGuard), the
+ * window drops to the floor: polling must prove itself again from there.
  */
 export class PollBudget {
   private current: number;
@@ -40,9 +40,9 @@ export class PollBudget {
     return this.current;
   }
 
-  /** The OS took the core away while the side was looking. */
-  preempted(): void {
-    this.halve();
+  /** The side waited for a CPU while it polled: spinning took the CPU its peer needs. */
+  contended(): void {
+    this.current = Math.min(MIN_POLL_BUDGET_US, this.ceilingUs);
   }
 
   /** The side slept, then got work `idleUs` after it last had some. */

@@ -19,6 +19,7 @@ import {
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
 } from './constants.js';
+import { ContentionGuard } from './contention-guard.js';
 import { VirtqueueDevice } from './device.js';
 import { checkDriverFeatures, DEVICE_FEATURES, type Features } from './features.js';
 import type { MemoryPort } from './memory-port.js';
@@ -47,6 +48,12 @@ export interface VirtioServerOptions {
    * a port: a look through it reads the whole file.
    */
   readonly pollBudgetUs?: number;
+  /**
+   * Poll on although this thread waits for a CPU meanwhile (cores set aside for vrdma). By
+   * default a side that finds the cores oversubscribed stops polling for a while: spinning
+   * then takes the CPU its peer needs to answer (see ContentionGuard).
+   */
+  readonly pollWhenContended?: boolean;
 }
 
 export interface VirtioServerTransport extends ServerTransport {
@@ -106,7 +113,11 @@ class VirtioServer implements VirtioServerTransport {
     initDeviceConfig(this.memory, this.offered, this.queueSizeMax);
     this.sync();
     const ceilingUs = this.port ? 0 : (options.pollBudgetUs ?? DEFAULT_POLL_BUDGET_US);
-    this.poller = new BusyPoller(this.pollSide(), new PollBudget(ceilingUs));
+    this.poller = new BusyPoller(
+      this.pollSide(),
+      new PollBudget(ceilingUs),
+      options.pollWhenContended ? null : new ContentionGuard(),
+    );
     this.unsubscribe = options.kicks.subscribe(
       () => this.onKick(),
       () => this.disconnect(new VrdmaError('DISCONNECTED', "the guest's doorbell closed")),
