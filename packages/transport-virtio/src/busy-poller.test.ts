@@ -61,7 +61,7 @@ describe('the poll loop', () => {
     expect(poller.state).toMatchObject({ contended: 1, budgetUs: MIN_POLL_BUDGET_US });
     expect(poller.state.looks).toBeGreaterThanOrEqual(3 * SPIN_LOOKS);
     expect(calls.rearm).toBe(1); // the peer's doorbell is back on
-    expect(waits.clock.releases).toBe(1); // and the clock let go
+    expect(waits.clock.releases).toBe(0); // the clock stays at hand for the next run
     // The next HOLD_RUNS waits for an answer go by without polling; then it polls again.
     for (let i = 0; i < HOLD_RUNS; i++) {
       expect(poller.enabled).toBe(false);
@@ -72,6 +72,10 @@ describe('the poll loop', () => {
     poller.expectAnswer(); // polls again, in the smallest window
     expect(poller.state.runs).toBe(2);
     await untilPollingStops(poller.state);
+    poller.stop(); // its transport closed: the clock is let go, and nothing polls any more
+    expect(waits.clock.releases).toBe(1);
+    poller.expectAnswer();
+    expect(poller.state).toMatchObject({ polling: false, runs: 2 });
   });
 
   it('polls on, however long it waited for a CPU, without a guard', async () => {

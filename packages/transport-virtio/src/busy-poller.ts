@@ -69,6 +69,7 @@ export class BusyPoller {
   private rang = false;
   /** This run has spun at least once (and so may have waited for a CPU doing it). */
   private spun = false;
+  private stopped = false;
 
   constructor(
     private readonly side: PollSide,
@@ -87,9 +88,19 @@ export class BusyPoller {
     return this.counters.polling;
   }
 
-  /** Whether this side polls now: a window ceiling above 0, and no contention hold. */
+  /** Whether this side polls now: a window ceiling above 0, no contention hold, not stopped. */
   get enabled(): boolean {
-    return this.budget.ceilingUs > 0 && !this.guard?.holding;
+    return this.budget.ceilingUs > 0 && !this.guard?.holding && !this.stopped;
+  }
+
+  /**
+   * The side is done (its transport closed or failed): no new run starts, a run under way ends
+   * at its next look (the side wants nothing any more), and the guard lets go of its clock.
+   */
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.guard?.dispose();
   }
 
   /**

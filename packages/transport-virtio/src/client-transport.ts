@@ -222,6 +222,7 @@ class VirtioClient implements VirtioClientTransport {
     if (this.failure) return;
     this.failure = new VrdmaError('DISCONNECTED', 'the transport was closed');
     this.unsubscribe();
+    this.poller.stop();
     this.memory.store32(CONFIG.status, 0); // a reset: the device lets go of this guest
     this.kick();
     this.rejectAll(this.failure);
@@ -385,6 +386,7 @@ class VirtioClient implements VirtioClientTransport {
     if (this.failure) return;
     this.failure = reason;
     this.unsubscribe();
+    this.poller.stop();
     this.rejectAll(reason);
     for (const listener of this.listeners) listener(reason);
   }

@@ -32,6 +32,7 @@ export class ContentionGuard {
   private lastAt = 0;
   /** When this run last sampled; -1 before it has. */
   private sampledAt = -1;
+  private disposed = false;
 
   constructor(private readonly waits: RunDelayClock = schedstatRunDelay()) {}
 
@@ -56,6 +57,7 @@ export class ContentionGuard {
    * since the sample before says the cores are oversubscribed.
    */
   contended(nowUs: number, last = false): boolean {
+    if (this.disposed) return false;
     if (!last && this.sampledAt >= 0 && nowUs - this.sampledAt < WAIT_SAMPLE_US) return false;
     this.sampledAt = nowUs;
     const waited = this.waits.read();
@@ -67,9 +69,17 @@ export class ContentionGuard {
     return waitedSince > CONTENDED_WAIT_US && waitedSince > CONTENDED_SHARE * since;
   }
 
-  /** The run ended: the descriptor the samples were read through goes until the next. */
+  /** The run ended: the next run's first look samples again. */
   endRun(): void {
     this.sampledAt = -1;
+  }
+
+  /**
+   * The side is done (its transport closed): lets go of the clock (the thread's statistics
+   * file, shared by every guard in the thread); from now on nothing is sampled.
+   */
+  dispose(): void {
+    this.disposed = true;
     this.waits.release();
   }
 }

@@ -155,6 +155,7 @@ class VirtioServer implements VirtioServerTransport {
     if (this.gone) return;
     this.gone = true;
     this.unsubscribe();
+    this.poller.stop();
     this.memory.store32(CONFIG.fault, QUEUE_FAULTS['device-gone']);
     this.memory.or32(CONFIG.status, VIRTIO_CONFIG_S_NEEDS_RESET);
     this.ring();
@@ -335,6 +336,7 @@ class VirtioServer implements VirtioServerTransport {
     if (this.gone) return;
     this.gone = true;
     this.unsubscribe();
+    this.poller.stop();
     for (const listener of this.listeners) listener(reason);
   }
 }
