@@ -1,7 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import { VrdmaError } from '@vrdma/api-spec';
 import { describe, expect, it } from 'vitest';
-import { createThreadRegion, echoHandler, threadDoorbells } from './echo-fixture.js';
+import type { PollState } from './busy-poller.js';
+import {
+  createThreadRegion,
+  echoHandler,
+  threadDoorbells,
+  untilPollingStops,
+} from './echo-fixture.js';
+import { DEFAULT_POLL_BUDGET_US } from './poll-budget.js';
 import { createVirtioServerTransport } from './server-transport.js';
 import { threadShmDoorbell } from './shm-doorbell.js';
 
@@ -141,6 +148,95 @@ describe('virtio transport across a worker thread', () => {
       await hammer.terminate();
       await hammerServer.close();
       await otherServer.close();
+    }
+  });
+
+  it('after a burst, an idle device and driver stop polling: their looks stand still for 200 ms', async () => {
+    // As a host runs them: guest in a worker, transport-shm doorbells, default window, guard on.
+    const region = createThreadRegion();
+    const bell = threadShmDoorbell(region, 'device');
+    const server = createVirtioServerTransport({ region, kicks: bell, interrupts: bell });
+    server.serve(echoHandler);
+    const guest = tsWorker(new URL('./idle-guest.fixture.ts', import.meta.url), {
+      buffer: region.bytes.buffer,
+      bursts: 20,
+      burst: 32,
+      singles: 200,
+    });
+    interface DriverState {
+      calls: number;
+      poll: PollState;
+      metrics: { messages: number; doorbells: number };
+    }
+    const replies: DriverState[] = [];
+    const waiting: Array<{ resolve(state: DriverState): void; reject(error: Error): void }> = [];
+    let failure: Error | undefined;
+    guest.on('message', (state: DriverState) => {
+      const waiter = waiting.shift();
+      if (waiter) waiter.resolve(state);
+      else replies.push(state);
+    });
+    const fail = (error: Error) => {
+      failure = error;
+      for (const waiter of waiting.splice(0)) waiter.reject(error);
+    };
+    guest.on('error', fail);
+    guest.on('exit', (code) => fail(new Error(`the guest exited with ${code}`)));
+    const nextState = () =>
+      new Promise<DriverState>((resolve, reject) => {
+        const ready = replies.shift();
+        if (ready) resolve(ready);
+        else if (failure) reject(failure);
+        else waiting.push({ resolve, reject });
+      });
+    const ask = (what: 'state' | 'call') => {
+      guest.postMessage(what);
+      return nextState();
+    };
+    const sleep200ms = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    try {
+      const burst = await nextState();
+      expect(burst.calls).toBe(20 * 32 + 200);
+      expect(server.metrics.messages).toBe(burst.calls);
+      // The driver's loop ends with its last reply; the device's when its window runs out.
+      let driver = await ask('state');
+      for (let i = 0; driver.poll.polling; i++) {
+        if (i === 1000) throw new Error('the driver still polls with no call in flight');
+        driver = await ask('state');
+      }
+      await untilPollingStops(server.poll);
+      const device = { ...server.poll, doorbells: server.metrics.doorbells };
+
+      // Not one look at either ring meanwhile, nor a doorbell. (A sleeping side still wakes
+      // when its doorbell's safety timeout, 250 ms, expires: that takes nothing and looks no
+      // further, so `runs` may grow by one.)
+      await sleep200ms();
+      const idleDriver = await ask('state');
+      expect(idleDriver.poll).toMatchObject({ polling: false, looks: driver.poll.looks });
+      expect(idleDriver.metrics.doorbells).toBe(driver.metrics.doorbells);
+      expect(server.poll).toMatchObject({ polling: false, looks: device.looks });
+      expect(server.metrics.doorbells).toBe(device.doorbells);
+
+      // Calls far apart: each finds the device asleep and halves its window, so a guest that
+      // calls now and then costs fewer µs of polling per call.
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await untilPollingStops(server.poll);
+        const { runs, caught } = server.poll;
+        await ask('call');
+        expect(server.poll.runs).toBeGreaterThan(runs); // woken for it...
+        expect(server.poll.caught).toBe(caught); // ...by its kick: nobody was looking
+      }
+      expect(server.poll.budgetUs).toBeLessThanOrEqual(DEFAULT_POLL_BUDGET_US / 8);
+      await untilPollingStops(server.poll);
+      const after = { ...server.poll };
+      await sleep200ms();
+      expect(server.poll).toMatchObject({ polling: false, looks: after.looks });
+    } finally {
+      await guest.terminate();
+      await server.close();
     }
   });
 
