@@ -64,6 +64,12 @@ export interface VirtioServerTransport extends ServerTransport {
   /** The device's poll loop: whether it polls now, its counters and its window. */
   readonly poll: PollState;
   /**
+   * Calls taken from the guest's avail ring and not yet answered: what this guest has the host
+   * serving now, never more than its queue size (a head made available again before it was
+   * returned breaks the queue: `head-in-use`).
+   */
+  readonly outstanding: number;
+  /**
    * The host learned by other means that the guest is gone (its worker exited, its process
    * was reaped): stop serving it and fire onDisconnect with `reason`. Atomics doorbells cannot
    * tell a dead thread from an idle one; a stream doorbell's close is detected by itself.
@@ -136,6 +142,10 @@ class VirtioServer implements VirtioServerTransport {
 
   get poll(): PollState {
     return this.poller.state;
+  }
+
+  get outstanding(): number {
+    return this.device?.outstanding ?? 0;
   }
 
   serve(handler: FrameHandler): void {
