@@ -151,6 +151,97 @@ describe('virtio transport across a worker thread', () => {
     }
   });
 
+  it('a guest flooding its queue, reading no reply, has at most its queue served at once; another guest is served meanwhile', async () => {
+    const QUEUE = 16;
+    const floodRegion = createThreadRegion();
+    const floodBell = threadShmDoorbell(floodRegion, 'device');
+    const flood = createVirtioServerTransport({
+      region: floodRegion,
+      kicks: floodBell,
+      interrupts: floodBell,
+    });
+    let serving = 0;
+    let maxServing = 0;
+    let maxOutstanding = 0;
+    flood.serve((request) => {
+      serving++;
+      maxServing = Math.max(maxServing, serving);
+      maxOutstanding = Math.max(maxOutstanding, flood.outstanding);
+      // Answered on a later turn, in order, as a host that hands calls to an engine would.
+      return new Promise<Uint8Array>((resolve) =>
+        setImmediate(() => {
+          serving--;
+          resolve(echoHandler(request));
+        }),
+      );
+    });
+    const stop = new SharedArrayBuffer(4);
+    const flooder = tsWorker(new URL('./flood-guest.fixture.ts', import.meta.url), {
+      buffer: floodRegion.bytes.buffer,
+      stop,
+      queueSize: QUEUE,
+    });
+    const flooderGone = new Promise<never>((_, reject) => {
+      flooder.once('error', reject);
+      flooder.once('exit', (code) => reject(new Error(`the flooder exited with ${code}`)));
+    });
+    const flooderReport = new Promise<{ offered: number }>((resolve) =>
+      flooder.once('message', resolve),
+    );
+    const otherRegion = createThreadRegion();
+    const otherBell = threadShmDoorbell(otherRegion, 'device');
+    const other = createVirtioServerTransport({
+      region: otherRegion,
+      kicks: otherBell,
+      interrupts: otherBell,
+    });
+    other.serve(echoHandler);
+    try {
+      // The flood is under way before the other guest starts.
+      const underWay = (async () => {
+        while (flood.metrics.messages < 2_000) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      })();
+      await Promise.race([underWay, flooderGone]);
+      const guest = tsWorker(new URL('./thread-guest.fixture.ts', import.meta.url), {
+        buffer: otherRegion.bytes.buffer,
+        calls: 200,
+        burst: 1,
+        doorbell: 'shm',
+      });
+      const floodedAtStart = flood.metrics.messages;
+      const report = await Promise.race([
+        new Promise<GuestReport>((resolve, reject) => {
+          guest.once('message', resolve);
+          guest.once('error', reject);
+        }),
+        flooderGone,
+      ]);
+      const floodedMeanwhile = flood.metrics.messages - floodedAtStart;
+      await guest.terminate();
+      expect(report.ids).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      expect(report.mismatches).toBe(0);
+      expect(floodedMeanwhile).toBeGreaterThan(200); // the flood went on all along
+
+      // The flood filled the queue, and the host never held more: the used ring went round
+      // over a hundred times unread, and no reply waits on the host's side for it.
+      expect(maxOutstanding).toBe(QUEUE);
+      expect(maxServing).toBe(QUEUE);
+      expect(flood.metrics.messages).toBeGreaterThan(100 * QUEUE);
+      expect(flood.fault).toBeUndefined();
+      Atomics.store(new Int32Array(stop), 0, 1);
+      const { offered } = await Promise.race([flooderReport, flooderGone]);
+      expect(offered).toBeGreaterThanOrEqual(flood.metrics.messages);
+      expect(offered - flood.metrics.messages).toBeLessThanOrEqual(QUEUE);
+    } finally {
+      Atomics.store(new Int32Array(stop), 0, 1);
+      await flooder.terminate();
+      await flood.close();
+      await other.close();
+    }
+  });
+
   it('after a burst, an idle device and driver stop polling: their looks stand still for 200 ms', async () => {
     // As a host runs them: guest in a worker, transport-shm doorbells, default window, guard on.
     const region = createThreadRegion();
