@@ -15,7 +15,7 @@ import { threadShmDoorbell } from './shm-doorbell.js';
  * that ends first (the loop found the cores busy and stopped) is followed by another call, up
  * to MAX_CALLS.
  */
-const MAX_CALLS = 200;
+const MAX_CALLS = 250;
 const { buffer } = workerData as { buffer: SharedArrayBuffer };
 const region: Region = { id: 7, size: buffer.byteLength, bytes: new Uint8Array(buffer) };
 const bell = threadShmDoorbell(region, 'driver');
