@@ -87,6 +87,37 @@ describe('the poll loop', () => {
     expect(poller.state).toMatchObject({ contended: 0, looks: 20 * SPIN_LOOKS + 1 });
   });
 
+  it('judges a sleep from before it takes: the reply a take sends at once is not the next work', async () => {
+    // A device whose handler answers at once replies, and so starts its next window, from
+    // inside take: measured after the take, every gap between calls looked like no gap.
+    let poller: BusyPoller | undefined;
+    let waiting = 0;
+    const side: PollSide = {
+      wanted: () => true,
+      ready: () => waiting > 0,
+      take: () => {
+        if (waiting === 0) return 0;
+        waiting = 0;
+        poller!.expectAnswer(); // the reply
+        return 1;
+      },
+      quiet: () => {},
+      rearm: () => waiting > 0,
+      failed: () => {},
+    };
+    poller = new BusyPoller(side, new PollBudget(100), null);
+    const callAfterSleep = async () => {
+      await untilPollingStops(poller!.state);
+      await new Promise((resolve) => setTimeout(resolve, 5)); // far longer than the ceiling
+      waiting = 1;
+      poller!.doorbell();
+    };
+    await callAfterSleep(); // the first work: nothing to judge yet
+    for (let i = 0; i < 3; i++) await callAfterSleep();
+    await untilPollingStops(poller.state);
+    expect(poller.state).toMatchObject({ runs: 4, caught: 0, budgetUs: 100 / 8 });
+  });
+
   it('stops when a look sees work that taking does not find, instead of spinning on it', () => {
     // Only a peer scribbling on the ring gets here: ready() says yes, take() finds nothing.
     const { side, calls } = scriptedSide(() => true);

@@ -137,11 +137,15 @@ export class BusyPoller {
       // A look (spin or rearm) saw work: the take that follows must find it.
       let lookedAndSaw = false;
       for (;;) {
+        // The sleep is judged up to this take: serving may reply at once, and the reply
+        // restarts the window (expectAnswer) before the take returns.
+        const lastWork = this.idleSince;
+        const takenAt = byDoorbell ? nowUs() : 0;
         const taken = side.take();
         if (taken > 0) {
           const now = nowUs();
           if (!byDoorbell) counters.caught++;
-          else if (this.idleSince >= 0) this.adapt(now - this.idleSince);
+          else if (lastWork >= 0) this.adapt(takenAt - lastWork);
           this.idleSince = now;
           byDoorbell = false;
           lookedAndSaw = false;
