@@ -3,7 +3,11 @@
  * loopback link (the whole remoting path, no transport) and over transport-shm's polled ring,
  * in one run. Guests run in a worker thread or in a child process, the host in this process.
  *
- *   npm run bench -w @vrdma/transport-virtio      (CALLS=4000 ROUNDS=5 by default)
+ *   npm run bench -w @vrdma/transport-virtio      (CALLS=4000 ROUNDS=5 WARMUP=500 by default)
+ *
+ * Each guest is a fresh thread or process: its code is cold for its first few thousand calls,
+ * and a polling side's window settles meanwhile; WARMUP=5000 measures the steady state.
+ * "no polling" rows turn busy polling off on both sides (pollBudgetUs: 0), as before it was.
  */
 import type { ChildProcess } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -33,7 +37,7 @@ import type { GuestReport } from './timed-calls.js';
 
 const CALLS = Number(process.env.CALLS ?? 4000);
 const ROUNDS = Number(process.env.ROUNDS ?? 5);
-const WARMUP = Math.min(CALLS, 500);
+const WARMUP = Number(process.env.WARMUP ?? Math.min(CALLS, 500));
 
 interface Run {
   nsPerCall: number;
@@ -98,14 +102,19 @@ function runOf(report: GuestReport, interrupts: number): Run {
   };
 }
 
-async function virtioProcess(burst: number): Promise<Run> {
+async function virtioProcess(burst: number, pollBudgetUs?: number): Promise<Run> {
   const session = await openSession();
   const region = createMemfdRegion(1, 1 << 19, 'vrdma-bench');
-  const guest = processGuest('./virtio-process-guest.ts', region, [String(CALLS), String(burst)]);
+  const guest = processGuest('./virtio-process-guest.ts', region, [
+    String(CALLS),
+    String(burst),
+    String(pollBudgetUs ?? ''),
+  ]);
   const server = createVirtioServerTransport({
     region,
     kicks: streamNotificationSource(guest.socket),
     interrupts: streamNotifier(guest.socket),
+    ...(pollBudgetUs === undefined ? {} : { pollBudgetUs }),
   });
   server.serve(createDispatcher(unimemSpec, session).handle);
   const report = await reportOf(guest.child);
@@ -130,7 +139,13 @@ async function shmProcess(burst: number): Promise<Run> {
   return run;
 }
 
-async function virtio(eventIdx: boolean, doorbell: 'atomics' | 'shm', burst: number): Promise<Run> {
+/** `pollBudgetUs` on both sides (0: no polling, every call kicks and interrupts); default if absent. */
+async function virtio(
+  eventIdx: boolean,
+  doorbell: 'atomics' | 'shm',
+  burst: number,
+  pollBudgetUs?: number,
+): Promise<Run> {
   const session = await openSession();
   const region = createThreadRegion();
   const bells = threadDoorbells(region);
@@ -139,6 +154,7 @@ async function virtio(eventIdx: boolean, doorbell: 'atomics' | 'shm', burst: num
     region,
     kicks: shmBell ?? bells.kick,
     interrupts: shmBell ?? bells.interrupt,
+    ...(pollBudgetUs === undefined ? {} : { pollBudgetUs }),
   });
   server.serve(createDispatcher(unimemSpec, session).handle);
   const features =
@@ -151,6 +167,7 @@ async function virtio(eventIdx: boolean, doorbell: 'atomics' | 'shm', burst: num
     burst,
     calls: CALLS,
     doorbell,
+    pollBudgetUs,
   });
   const report = await reportOf(guest);
   const interrupts = server.metrics.doorbells;
@@ -175,10 +192,12 @@ const modes: Mode[] = [];
 for (const burst of [1, 16]) {
   const when = burst === 1 ? 'one at a time' : 'bursts of 16';
   modes.push(
+    { name: `virtio, no polling, ${when}`, burst, run: (b) => virtio(true, 'atomics', b, 0) },
     { name: `virtio, EVENT_IDX, ${when}`, burst, run: (b) => virtio(true, 'atomics', b) },
     { name: `virtio, flags, ${when}`, burst, run: (b) => virtio(false, 'atomics', b) },
     { name: `virtio, EVENT_IDX, shm bell, ${when}`, burst, run: (b) => virtio(true, 'shm', b) },
     { name: `shm ring (polled), ${when}`, burst, run: (b) => shmRing(b) },
+    { name: `process: virtio, no polling, ${when}`, burst, run: (b) => virtioProcess(b, 0) },
     { name: `process: virtio, memfd, ${when}`, burst, run: (b) => virtioProcess(b) },
     { name: `process: shm ring, memfd, ${when}`, burst, run: (b) => shmProcess(b) },
   );

@@ -7,7 +7,7 @@ export interface GuestReport {
   messages: number;
 }
 
-/** Times `query` control calls over `transport`, one at a time or in bursts, after a warm-up. */
+/** Times `query` control calls over `transport`, one at a time or in bursts, after a warm-up (WARMUP calls, default 500). */
 export async function timeQueries(
   transport: ClientTransport,
   calls: number,
@@ -21,7 +21,8 @@ export async function timeQueries(
     }
     return Number(process.hrtime.bigint() - start) / count;
   };
-  await run(Math.min(calls, 500)); // warm-up: JIT, ring laps
+  // Warm-up: JIT (each guest is a fresh thread or process), ring laps, poll windows.
+  await run(Number(process.env.WARMUP ?? Math.min(calls, 500)));
   const before = { ...transport.metrics };
   const nsPerCall = await run(calls);
   return {

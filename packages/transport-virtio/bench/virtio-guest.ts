@@ -6,12 +6,13 @@ import { threadShmDoorbell } from '../src/shm-doorbell.js';
 import { timeQueries } from './timed-calls.js';
 
 /** A guest thread timing `query` control calls over the virtqueue. */
-const { buffer, features, burst, calls, doorbell } = workerData as {
+const { buffer, features, burst, calls, doorbell, pollBudgetUs } = workerData as {
   buffer: SharedArrayBuffer;
   features: bigint;
   burst: number;
   calls: number;
   doorbell: 'atomics' | 'shm';
+  pollBudgetUs?: number;
 };
 const region: Region = { id: 7, size: buffer.byteLength, bytes: new Uint8Array(buffer) };
 const bells = threadDoorbells(region);
@@ -21,6 +22,7 @@ const client = createVirtioClientTransport({
   kicks: shmBell ?? bells.kick,
   interrupts: shmBell ?? bells.interrupt,
   features,
+  ...(pollBudgetUs === undefined ? {} : { pollBudgetUs }),
 });
 parentPort!.postMessage(await timeQueries(client, calls, burst));
 await client.close();

@@ -5,6 +5,7 @@ import {
   type TransportMetrics,
   VrdmaError,
 } from '@vrdma/api-spec';
+import { BusyPoller, type PollSide, type PollState } from './busy-poller.js';
 import {
   CONFIG,
   CONFIG_BLOCK_BYTES,
@@ -22,11 +23,13 @@ import {
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VRING_DESC_SIZE,
 } from './constants.js';
+import { ContentionGuard } from './contention-guard.js';
 import { VirtqueueDriver } from './driver.js';
 import { DEVICE_FEATURES, type Features, negotiateFeatures } from './features.js';
 import { alignUp, planQueue } from './layout.js';
 import type { MemoryPort } from './memory-port.js';
 import type { NotificationSource, Notifier } from './notifier.js';
+import { DEFAULT_POLL_BUDGET_US, PollBudget } from './poll-budget.js';
 import { faultOfCode, queueFaultError } from './queue-fault.js';
 import { RingMemory } from './ring-memory.js';
 
@@ -51,6 +54,18 @@ export interface VirtioClientOptions {
   readonly indirect?: boolean;
   /** Only for memory this process cannot map (see openFileMirror); absent for shared memory. */
   readonly port?: MemoryPort;
+  /**
+   * Longest the driver polls the used ring, with interrupts off, while calls are in flight
+   * and no reply came (µs, default 200); the window in use adapts below it (see PollBudget).
+   * 0 turns polling off: every reply costs an interrupt. Always 0 with a port.
+   */
+  readonly pollBudgetUs?: number;
+  /**
+   * Poll on although this thread waits for a CPU meanwhile (cores set aside for vrdma). By
+   * default a side that finds the cores oversubscribed stops polling for a while: spinning
+   * then takes the CPU its peer needs to answer (see ContentionGuard).
+   */
+  readonly pollWhenContended?: boolean;
 }
 
 export interface VirtioClientTransport extends ClientTransport {
@@ -58,6 +73,8 @@ export interface VirtioClientTransport extends ClientTransport {
   readonly negotiated: Features;
   /** Calls that can be in flight at once (one chain each). */
   readonly maxInFlight: number;
+  /** The driver's poll loop: whether it polls now, its counters and its window. */
+  readonly poll: PollState;
 }
 
 interface PendingCall {
@@ -102,6 +119,7 @@ class VirtioClient implements VirtioClientTransport {
   private readonly listeners: Array<(reason: VrdmaError) => void> = [];
   private readonly unsubscribe: () => void;
   private flushScheduled = false;
+  private readonly poller: BusyPoller;
   private failure: VrdmaError | undefined;
   private readonly port: MemoryPort | undefined;
   private readonly writes: Array<readonly [number, number]> = [];
@@ -146,14 +164,23 @@ class VirtioClient implements VirtioClientTransport {
     writeQueueAddresses(memory, queue);
     memory.or32(CONFIG.status, VIRTIO_CONFIG_S_DRIVER_OK);
 
+    const ceilingUs = this.port ? 0 : (options.pollBudgetUs ?? DEFAULT_POLL_BUDGET_US);
+    this.poller = new BusyPoller(
+      this.pollSide(),
+      new PollBudget(ceilingUs),
+      options.pollWhenContended ? null : new ContentionGuard(),
+    );
     this.unsubscribe = options.interrupts.subscribe(
       () => this.onInterrupt(),
       () => this.fail(new VrdmaError('DISCONNECTED', "the host's doorbell closed")),
-      () =>
-        this.driver.hasUsed() ||
-        (this.memory.load32(CONFIG.status) & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0,
+      // While the poll loop runs, it owns the ring: the doorbell may sleep.
+      () => !this.poller.polling && (this.driver.hasUsed() || this.deviceNeedsReset()),
     );
     this.kick();
+  }
+
+  get poll(): PollState {
+    return this.poller.state;
   }
 
   call(request: Uint8Array, info: CallInfo): Promise<Uint8Array> {
@@ -195,6 +222,7 @@ class VirtioClient implements VirtioClientTransport {
     if (this.failure) return;
     this.failure = new VrdmaError('DISCONNECTED', 'the transport was closed');
     this.unsubscribe();
+    this.poller.stop();
     this.memory.store32(CONFIG.status, 0); // a reset: the device lets go of this guest
     this.kick();
     this.rejectAll(this.failure);
@@ -242,7 +270,11 @@ class VirtioClient implements VirtioClientTransport {
     this.flushScheduled = true;
     queueMicrotask(() => {
       this.flushScheduled = false;
-      if (!this.failure && this.driver.publish()) this.kick();
+      if (this.failure) return;
+      // Interrupts off before the device can answer: the poll loop will look for the replies.
+      if (this.poller.enabled && !this.poller.polling) this.driver.disableInterrupts();
+      if (this.driver.publish()) this.kick();
+      this.poller.expectAnswer();
     });
   }
 
@@ -254,28 +286,52 @@ class VirtioClient implements VirtioClientTransport {
   private onInterrupt(): void {
     if (this.failure) return;
     this.sync();
-    if (this.memory.load32(CONFIG.status) & VIRTIO_CONFIG_S_NEEDS_RESET) {
-      const fault = faultOfCode(this.memory.load32(CONFIG.fault)) ?? 'bad-configuration';
-      this.fail(
-        fault === 'device-gone'
-          ? new VrdmaError('DISCONNECTED', 'the host closed the device')
-          : queueFaultError(fault, 'the device marked the queue broken'),
-      );
-      return;
-    }
-    try {
-      do {
-        // Take every finished call out first: completing one may reuse a freed head at once.
-        const finished = this.driver.reap().map(({ head, len }) => {
-          const entry = this.inFlight.get(head)!;
-          this.inFlight.delete(head);
-          return { ...entry, len };
-        });
-        for (const { call, slot, len } of finished) this.complete(call, slot, len);
-      } while (this.driver.enableInterrupts());
-    } catch (error) {
-      this.fail(VrdmaError.from(error, 'TRANSPORT'));
-    }
+    if (!this.failedByDevice()) this.poller.doorbell();
+  }
+
+  private deviceNeedsReset(): boolean {
+    return (this.memory.load32(CONFIG.status) & VIRTIO_CONFIG_S_NEEDS_RESET) !== 0;
+  }
+
+  /** The device marked the queue broken (or went away): fails this side with its reason. */
+  private failedByDevice(): boolean {
+    if (!this.deviceNeedsReset()) return false;
+    const fault = faultOfCode(this.memory.load32(CONFIG.fault)) ?? 'bad-configuration';
+    this.fail(
+      fault === 'device-gone'
+        ? new VrdmaError('DISCONNECTED', 'the host closed the device')
+        : queueFaultError(fault, 'the device marked the queue broken'),
+    );
+    return true;
+  }
+
+  /** The driver's part in the poll loop: what it looks at, reaps, and how it mutes interrupts. */
+  private pollSide(): PollSide {
+    return {
+      wanted: () => !this.failure && this.inFlight.size > 0,
+      ready: () => this.driver.hasUsed() || this.deviceNeedsReset(),
+      take: () => this.reapReplies(),
+      // Interrupts off while the loop looks anyway: NO_INTERRUPT, or with EVENT_IDX a
+      // used_event already passed.
+      quiet: () => this.driver.disableInterrupts(),
+      rearm: () => !this.failure && this.driver.enableInterrupts(),
+      failed: (error) => this.fail(VrdmaError.from(error, 'TRANSPORT')),
+    };
+  }
+
+  /** Settles every call the device returned; throws when the used ring is hostile. */
+  private reapReplies(): number {
+    if (this.failure) return 0;
+    this.sync();
+    if (this.failedByDevice()) return 0;
+    // Take every finished call out first: completing one may reuse a freed head at once.
+    const finished = this.driver.reap().map(({ head, len }) => {
+      const entry = this.inFlight.get(head)!;
+      this.inFlight.delete(head);
+      return { ...entry, len };
+    });
+    for (const { call, slot, len } of finished) this.complete(call, slot, len);
+    return finished.length;
   }
 
   private complete(call: PendingCall, slot: Slot, len: number): void {
@@ -330,6 +386,7 @@ class VirtioClient implements VirtioClientTransport {
     if (this.failure) return;
     this.failure = reason;
     this.unsubscribe();
+    this.poller.stop();
     this.rejectAll(reason);
     for (const listener of this.listeners) listener(reason);
   }

@@ -247,8 +247,10 @@ describe('VirtqueueDevice: hostile drivers', () => {
   it('avail idx moving back', () => {
     const fx = createRingFixture({ size: 8 });
     const device = deviceOf(fx);
-    fx.desc(0, { addr: fx.heap, len: 4 });
-    for (let i = 0; i < 3; i++) fx.offer(0);
+    for (let i = 0; i < 3; i++) {
+      fx.desc(i, { addr: fx.heap, len: 4 });
+      fx.offer(i);
+    }
     for (let i = 0; i < 3; i++) device.pop();
     fx.setAvailIdx(1);
     expectFault(fx, device, 'avail-idx-out-of-range');
@@ -264,10 +266,44 @@ describe('VirtqueueDevice: hostile drivers', () => {
   it('avail idx exactly the queue size ahead is fine', () => {
     const fx = createRingFixture({ size: 8 });
     const device = deviceOf(fx);
-    fx.desc(0, { addr: fx.heap, len: 4 });
-    for (let i = 0; i < 8; i++) fx.offer(0);
-    for (let i = 0; i < 8; i++) expect(device.pop()?.head).toBe(0);
+    for (let i = 0; i < 8; i++) {
+      fx.desc(i, { addr: fx.heap, len: 4 });
+      fx.offer(i);
+    }
+    for (let i = 0; i < 8; i++) expect(device.pop()?.head).toBe(i);
     expect(device.pop()).toBeNull();
+    expect(device.outstanding).toBe(8);
+  });
+
+  it('a head made available again before the device returned it', () => {
+    // Else a guest could have the host serve any number of calls at once: it only has to keep
+    // refilling the avail ring with heads the host is still serving.
+    const fx = createRingFixture({ size: 8 });
+    const device = deviceOf(fx);
+    fx.desc(0, { addr: fx.heap, len: 4 });
+    fx.offer(0);
+    expect(device.pop()?.head).toBe(0);
+    fx.offer(0);
+    expectFault(fx, device, 'head-in-use');
+  });
+
+  it('a head the device returned may come back; at most the queue size are out at once', () => {
+    const fx = createRingFixture({ size: 4 });
+    const device = deviceOf(fx);
+    for (let i = 0; i < 4; i++) fx.desc(i, { addr: fx.heap, len: 4, flags: WRITE });
+    for (let lap = 0; lap < 5; lap++) {
+      for (let i = 0; i < 4; i++) fx.offer(i);
+      const chains = [0, 1, 2, 3].map(() => device.pop()!);
+      expect(device.outstanding).toBe(4);
+      for (const chain of chains.reverse()) device.pushUsed(chain, 0); // in any order
+      expect(device.outstanding).toBe(0);
+    }
+    expect(device.fault).toBeUndefined();
+    fx.offer(2);
+    const chain = device.pop()!;
+    device.pushUsed(chain, 0);
+    // Returning a chain twice is the host's bug, not the guest's.
+    expect(() => device.pushUsed(chain, 0)).toThrow(RangeError);
   });
 
   it('one broken queue leaves the other guests served', () => {

@@ -51,6 +51,13 @@ export class VirtqueueDevice {
   private lastAvail = 0;
   private usedIdx = 0;
   private signalledUsed = 0;
+  /**
+   * Heads popped and not yet returned. A driver may make a head available only once the device
+   * has returned it; holding it to that keeps what a guest can have the host serve at once to
+   * the queue size, however fast it refills the avail ring.
+   */
+  private readonly inUse: Uint8Array;
+  private inUseCount = 0;
   private brokenBy: { fault: QueueFault; error: VrdmaError } | undefined;
 
   constructor(
@@ -67,6 +74,12 @@ export class VirtqueueDevice {
     this.lastAvail = (options.startIndex ?? 0) & 0xffff;
     this.usedIdx = this.lastAvail;
     this.signalledUsed = this.usedIdx;
+    this.inUse = new Uint8Array(queue.size);
+  }
+
+  /** Chains popped and not yet returned with pushUsed: at most the queue size. */
+  get outstanding(): number {
+    return this.inUseCount;
   }
 
   /** Why the queue is broken, or undefined while it works. */
@@ -97,7 +110,12 @@ export class VirtqueueDevice {
     if (head >= queue.size) {
       this.breakWith('head-out-of-range', `head ${head} in a queue of ${queue.size}`);
     }
+    if (this.inUse[head]) {
+      this.breakWith('head-in-use', `head ${head} made available again before it was returned`);
+    }
     const chain = this.walk(head);
+    this.inUse[head] = 1;
+    this.inUseCount++;
     this.lastAvail = (this.lastAvail + 1) & 0xffff;
     return chain;
   }
@@ -106,6 +124,11 @@ export class VirtqueueDevice {
   pushUsed(chain: DescriptorChain, written: number): void {
     this.throwIfBroken();
     const { memory, queue } = this;
+    if (!this.inUse[chain.head]) {
+      throw new RangeError(`chain ${chain.head} was not popped, or was returned already`);
+    }
+    this.inUse[chain.head] = 0;
+    this.inUseCount--;
     const len = Math.max(0, Math.min(written, chain.writableBytes));
     const elem = queue.used + USED_RING + VRING_USED_ELEM_SIZE * (this.usedIdx & (queue.size - 1));
     memory.setU32(elem, chain.head);

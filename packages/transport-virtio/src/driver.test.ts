@@ -130,6 +130,29 @@ describe('notification suppression', () => {
     expect(device.needsInterrupt()).toBe(true); // used_event moved to 3 on reaping
   });
 
+  it('with EVENT_IDX, interrupts turned off right after a reap stay off', () => {
+    // A driver about to poll turns interrupts off after reaping: used_event must go behind
+    // the next used index, or the very next reply still interrupts.
+    const { driver, device, heap } = pair(WITH_EVENT_IDX);
+    const add = () => driver.add({ readable: [], writable: [{ addr: heap, len: 4 }] });
+    add();
+    driver.publish();
+    device.pushUsed(device.pop()!, 0);
+    expect(device.needsInterrupt()).toBe(true);
+    expect(driver.reap()).toHaveLength(1); // used_event = 1: the next reply is wanted
+    driver.disableInterrupts();
+    add();
+    driver.publish();
+    device.pushUsed(device.pop()!, 0);
+    expect(device.needsInterrupt()).toBe(false);
+    expect(driver.enableInterrupts()).toBe(true); // the reply is waiting: reap it
+    expect(driver.reap()).toHaveLength(1);
+    add();
+    driver.publish();
+    device.pushUsed(device.pop()!, 0);
+    expect(device.needsInterrupt()).toBe(true); // asked for again
+  });
+
   it('without the INDIRECT feature, a chain uses one descriptor per buffer', () => {
     const { driver, heap } = pair(PLAIN | featureBit(VIRTIO_RING_F_EVENT_IDX));
     expect(

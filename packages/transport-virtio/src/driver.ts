@@ -236,11 +236,17 @@ export class VirtqueueDriver {
     return this.memory.load16(this.queue.used + USED_IDX) !== this.lastUsed;
   }
 
-  /** Stops interrupts (a hint to the device); reaping by polling still works. */
+  /**
+   * Stops interrupts (a hint to the device); reaping by polling still works. With EVENT_IDX,
+   * used_event goes one behind the next used index: the device interrupts only when its used
+   * idx crosses used_event, which it already has (Linux writes 0, which can be just ahead).
+   */
   disableInterrupts(): void {
+    const { memory, queue } = this;
     this.interruptsEnabled = false;
-    if (!this.eventIdx)
-      this.memory.store16(this.queue.avail + AVAIL_FLAGS, VRING_AVAIL_F_NO_INTERRUPT);
+    if (this.eventIdx) {
+      memory.store16(queue.avail + availUsedEventOffset(queue.size), (this.lastUsed - 1) & 0xffff);
+    } else memory.store16(queue.avail + AVAIL_FLAGS, VRING_AVAIL_F_NO_INTERRUPT);
   }
 
   /** Asks for interrupts again; true when used buffers are already waiting (reap them). */

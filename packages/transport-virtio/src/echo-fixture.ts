@@ -7,6 +7,7 @@ import {
 } from '@vrdma/api-spec';
 import { createSharedRegion } from '@vrdma/memory';
 import { createAtomicsDoorbell } from './atomics-doorbell.js';
+import type { PollState } from './busy-poller.js';
 import { CONFIG } from './config-block.js';
 import type { NotificationSource, Notifier } from './notifier.js';
 
@@ -42,4 +43,12 @@ export const echoHandler: FrameHandler = (request) => {
 
 export function callInfo(callId: number): CallInfo {
   return { callId, fn: undefined as unknown as CallInfo['fn'] };
+}
+
+/** Turns of the event loop until none of `polls` polls any more (their windows ran out). */
+export async function untilPollingStops(...polls: PollState[]): Promise<void> {
+  for (let turn = 0; polls.some((poll) => poll.polling); turn++) {
+    if (turn === 1_000_000) throw new Error('a poll loop still runs after a million turns');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }

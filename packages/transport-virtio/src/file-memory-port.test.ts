@@ -2,7 +2,7 @@ import { closeSync, fstatSync, readSync, writeSync } from 'node:fs';
 import { isVrdmaError } from '@vrdma/api-spec';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_BLOCK_BYTES } from './config-block.js';
-import { openFileMirror } from './file-memory-port.js';
+import { openFileMirror, publishOrder } from './file-memory-port.js';
 import { anonymousSharedFile } from './shared-file.fixture.js';
 
 function failure(run: () => unknown): { code: string; message: string } {
@@ -58,5 +58,22 @@ describe('a file mirror', () => {
       message: `shared file of ${CONFIG_BLOCK_BYTES - 1} bytes cannot hold a virtio device`,
     });
     expect(isOpen(small)).toBe(false); // the mirror owned it, and closed it on refusal
+  });
+
+  it('publishes an index written once per chain after every payload it covers', () => {
+    // Two replies pushed before one release: payload, used element, used idx, twice. The
+    // release copies the idx as it is now (2), so it must go out after the second payload.
+    const payload1 = [4096, 15] as const;
+    const element1 = [1292, 8] as const;
+    const usedIdx = [1290, 2] as const;
+    const payload2 = [6144, 15] as const;
+    const element2 = [1300, 8] as const;
+    expect(publishOrder([payload1, element1, usedIdx, payload2, element2, usedIdx])).toEqual([
+      payload1,
+      element1,
+      payload2,
+      element2,
+      usedIdx,
+    ]);
   });
 });

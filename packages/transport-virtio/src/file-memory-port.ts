@@ -61,7 +61,7 @@ export function openFileMirror(
       if (haveIdx) view.setUint16(idxAt, idx, true);
     },
     release(writes) {
-      for (const [at, length] of writes) writeSync(fd, bytes, at, length, at);
+      for (const [at, length] of publishOrder(writes)) writeSync(fd, bytes, at, length, at);
     },
   };
   port.acquire();
@@ -71,4 +71,21 @@ export function openFileMirror(
     open = false;
   };
   return { region: { id: options.id ?? 1, size, bytes }, port, close };
+}
+
+type Write = readonly [at: number, length: number];
+
+/**
+ * The order to publish a batch of recorded writes in: the order they were made, except that a
+ * range recorded more than once goes out only at its last place. A release copies what the
+ * range holds now, so an index bumped once per chain (payload, element, idx, payload, element,
+ * idx) would otherwise go out at its first place already holding its final value, ahead of
+ * the payloads it covers, and a peer reading it in between would take stale replies.
+ */
+export function publishOrder(writes: ReadonlyArray<Write>): Write[] {
+  const lastPlace = new Map<string, number>();
+  writes.forEach(([at, length], i) => {
+    lastPlace.set(`${at}+${length}`, i);
+  });
+  return writes.filter(([at, length], i) => lastPlace.get(`${at}+${length}`) === i);
 }

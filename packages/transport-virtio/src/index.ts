@@ -1,4 +1,5 @@
 export { createAtomicsDoorbell } from './atomics-doorbell.js';
+export type { PollState } from './busy-poller.js';
 export { type DescriptorChain, gatherReadable, type Segment, scatterWritable } from './chain.js';
 export {
   createVirtioClientTransport,
@@ -52,6 +53,7 @@ export {
 export type { MemoryPort } from './memory-port.js';
 export { vringNeedEvent } from './need-event.js';
 export type { NotificationSource, Notifier } from './notifier.js';
+export { DEFAULT_POLL_BUDGET_US, MIN_POLL_BUDGET_US, PollBudget } from './poll-budget.js';
 export { faultOf, QUEUE_FAULTS, type QueueFault } from './queue-fault.js';
 export { RingMemory } from './ring-memory.js';
 export {

@@ -8,6 +8,9 @@
 export interface MemoryPort {
   /** Makes the driver's latest writes visible in the region's bytes. */
   acquire(): void;
-  /** Publishes the device's writes, in order, to the driver. */
+  /**
+   * Publishes this side's writes to the peer, in the order made; a range written more than
+   * once goes out at its last place only (its bytes are read now, with their latest value).
+   */
   release(writes: ReadonlyArray<readonly [at: number, length: number]>): void;
 }

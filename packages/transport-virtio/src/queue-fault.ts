@@ -19,6 +19,8 @@ export const QUEUE_FAULTS = {
   'used-id-out-of-range': 12,
   'used-idx-out-of-range': 13,
   'bad-configuration': 14,
+  /** A head made available again before the device returned it (used would name it twice). */
+  'head-in-use': 15,
   /** Not a fault of the driver: the device went away. */
   'device-gone': 0xffff,
 } as const;

@@ -5,6 +5,7 @@ import {
   type TransportMetrics,
   VrdmaError,
 } from '@vrdma/api-spec';
+import { BusyPoller, type PollSide, type PollState } from './busy-poller.js';
 import { type DescriptorChain, gatherReadable, scatterWritable } from './chain.js';
 import {
   CONFIG,
@@ -18,10 +19,12 @@ import {
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
 } from './constants.js';
+import { ContentionGuard } from './contention-guard.js';
 import { VirtqueueDevice } from './device.js';
 import { checkDriverFeatures, DEVICE_FEATURES, type Features } from './features.js';
 import type { MemoryPort } from './memory-port.js';
 import type { NotificationSource, Notifier } from './notifier.js';
+import { DEFAULT_POLL_BUDGET_US, PollBudget } from './poll-budget.js';
 import { faultOf, QUEUE_FAULTS, type QueueFault, queueFaultError } from './queue-fault.js';
 import { RingMemory } from './ring-memory.js';
 
@@ -38,6 +41,19 @@ export interface VirtioServerOptions {
   readonly queueSizeMax?: number;
   /** Only for memory this process cannot map (see openFileMirror); absent for shared memory. */
   readonly port?: MemoryPort;
+  /**
+   * Longest the device keeps polling the avail ring, with kicks off, after it last served
+   * work (µs, default 200); the window in use adapts below it (see PollBudget). 0 turns
+   * polling off: every call after the device went back to sleep costs a kick. Always 0 with
+   * a port: a look through it reads the whole file.
+   */
+  readonly pollBudgetUs?: number;
+  /**
+   * Poll on although this thread waits for a CPU meanwhile (cores set aside for vrdma). By
+   * default a side that finds the cores oversubscribed stops polling for a while: spinning
+   * then takes the CPU its peer needs to answer (see ContentionGuard).
+   */
+  readonly pollWhenContended?: boolean;
 }
 
 export interface VirtioServerTransport extends ServerTransport {
@@ -45,6 +61,14 @@ export interface VirtioServerTransport extends ServerTransport {
   readonly negotiated: Features | undefined;
   /** Why this guest's queue was marked broken, if it was. */
   readonly fault: QueueFault | undefined;
+  /** The device's poll loop: whether it polls now, its counters and its window. */
+  readonly poll: PollState;
+  /**
+   * Calls taken from the guest's avail ring and not yet answered: what this guest has the host
+   * serving now, never more than its queue size (a head made available again before it was
+   * returned breaks the queue: `head-in-use`).
+   */
+  readonly outstanding: number;
   /**
    * The host learned by other means that the guest is gone (its worker exited, its process
    * was reaped): stop serving it and fire onDisconnect with `reason`. Atomics doorbells cannot
@@ -76,7 +100,7 @@ class VirtioServer implements VirtioServerTransport {
   private handler: FrameHandler | undefined;
   private gone = false;
   private interruptScheduled = false;
-  private resumeScheduled = false;
+  private readonly poller: BusyPoller;
   private faultKind: QueueFault | undefined;
   private readonly port: MemoryPort | undefined;
   private readonly writes: Array<readonly [number, number]> = [];
@@ -94,10 +118,17 @@ class VirtioServer implements VirtioServerTransport {
     if (this.port) this.memory.onWrite = this.recordWrite;
     initDeviceConfig(this.memory, this.offered, this.queueSizeMax);
     this.sync();
+    const ceilingUs = this.port ? 0 : (options.pollBudgetUs ?? DEFAULT_POLL_BUDGET_US);
+    this.poller = new BusyPoller(
+      this.pollSide(),
+      new PollBudget(ceilingUs),
+      options.pollWhenContended ? null : new ContentionGuard(),
+    );
     this.unsubscribe = options.kicks.subscribe(
       () => this.onKick(),
       () => this.disconnect(new VrdmaError('DISCONNECTED', "the guest's doorbell closed")),
-      () => this.hasWork(),
+      // While the poll loop runs, it owns the ring: the doorbell may sleep.
+      () => !this.poller.polling && this.hasWork(),
     );
   }
 
@@ -107,6 +138,14 @@ class VirtioServer implements VirtioServerTransport {
 
   get fault(): QueueFault | undefined {
     return this.faultKind;
+  }
+
+  get poll(): PollState {
+    return this.poller.state;
+  }
+
+  get outstanding(): number {
+    return this.device?.outstanding ?? 0;
   }
 
   serve(handler: FrameHandler): void {
@@ -126,6 +165,7 @@ class VirtioServer implements VirtioServerTransport {
     if (this.gone) return;
     this.gone = true;
     this.unsubscribe();
+    this.poller.stop();
     this.memory.store32(CONFIG.fault, QUEUE_FAULTS['device-gone']);
     this.memory.or32(CONFIG.status, VIRTIO_CONFIG_S_NEEDS_RESET);
     this.ring();
@@ -134,16 +174,22 @@ class VirtioServer implements VirtioServerTransport {
   private onKick(): void {
     if (this.gone) return;
     this.sync();
+    if (this.queueLive() && this.handler) this.poller.doorbell();
+  }
+
+  /** Attaches at DRIVER_OK and lets go at a reset: true while the queue can be served. */
+  private queueLive(): boolean {
     const status = this.memory.load32(CONFIG.status);
     if (!this.device) {
-      if ((status & VIRTIO_CONFIG_S_DRIVER_OK) === 0) return;
+      if ((status & VIRTIO_CONFIG_S_DRIVER_OK) === 0) return false;
       this.attach();
-      if (!this.device) return;
-    } else if ((status & VIRTIO_CONFIG_S_DRIVER_OK) === 0) {
-      this.disconnect(new VrdmaError('DISCONNECTED', 'the guest reset the device'));
-      return;
+      return this.device !== undefined;
     }
-    if (this.handler) this.drain();
+    if ((status & VIRTIO_CONFIG_S_DRIVER_OK) === 0) {
+      this.disconnect(new VrdmaError('DISCONNECTED', 'the guest reset the device'));
+      return false;
+    }
+    return true;
   }
 
   /** Checks what the driver programmed before trusting any of it. */
@@ -168,39 +214,48 @@ class VirtioServer implements VirtioServerTransport {
     }
   }
 
-  private drain(): void {
-    const device = this.device!;
-    let budget = Math.max(64, device.queue.size);
-    try {
-      for (;;) {
-        device.disableKicks();
-        for (let chain = device.pop(); chain !== null; chain = device.pop()) {
-          this.serveChain(chain);
-          if (--budget === 0) {
-            // A guest that keeps its queue full must not starve the others sharing this event
-            // loop: come back on the next turn, kicks still off since we will look anyway.
-            this.resumeLater();
-            return;
-          }
-        }
-        device.enableKicks();
+  /** The device's part in the poll loop: what it looks at, serves, and how it mutes kicks. */
+  private pollSide(): PollSide {
+    const serving = (): boolean =>
+      !this.gone && this.handler !== undefined && this.device !== undefined && !this.device.fault;
+    return {
+      wanted: serving,
+      ready: () => this.device!.pending() > 0,
+      take: () => (serving() ? this.serveSlice() : 0),
+      // Kicks off while the loop looks anyway: NO_NOTIFY, or with EVENT_IDX an avail_event
+      // left behind (the driver kicks only when it crosses it).
+      quiet: () => this.device?.disableKicks(),
+      rearm: () => {
+        if (!serving()) return false;
+        this.device!.enableKicks();
         // Look again after publishing avail_event / clearing NO_NOTIFY: a chain made available
         // meanwhile may have come without a kick.
         this.sync();
-        if (device.pending() === 0) break;
-      }
-    } catch (error) {
-      this.fail(faultOf(error) ?? 'bad-configuration', VrdmaError.from(error, 'TRANSPORT'));
-    }
+        return this.device!.pending() > 0;
+      },
+      failed: (error) =>
+        this.fail(faultOf(error) ?? 'bad-configuration', VrdmaError.from(error, 'TRANSPORT')),
+    };
   }
 
-  private resumeLater(): void {
-    if (this.resumeScheduled) return;
-    this.resumeScheduled = true;
-    setImmediate(() => {
-      this.resumeScheduled = false;
-      this.onKick();
-    });
+  /**
+   * Serves the chains the driver made available, at most max(64, queue size) of them: a guest
+   * that keeps its queue full must not starve the others sharing this event loop (the poll
+   * loop yields a turn after each slice). Throws when the ring is hostile.
+   */
+  private serveSlice(): number {
+    this.sync();
+    if (!this.queueLive()) return 0;
+    const device = this.device!;
+    const slice = Math.max(64, device.queue.size);
+    let served = 0;
+    while (served < slice) {
+      const chain = device.pop();
+      if (chain === null) break;
+      this.serveChain(chain);
+      served++;
+    }
+    return served;
   }
 
   private serveChain(chain: DescriptorChain): void {
@@ -230,6 +285,9 @@ class VirtioServer implements VirtioServerTransport {
     if (this.port) this.recordScatter(chain, written);
     device.pushUsed(chain, written);
     this.scheduleInterrupt();
+    // The guest's next call comes soon after a reply, however long this one took to serve
+    // (an async handler may outlast the window): poll for it from now.
+    this.poller.expectAnswer();
   }
 
   /** Replies finished together share one interrupt decision. */
@@ -288,6 +346,7 @@ class VirtioServer implements VirtioServerTransport {
     if (this.gone) return;
     this.gone = true;
     this.unsubscribe();
+    this.poller.stop();
     for (const listener of this.listeners) listener(reason);
   }
 }

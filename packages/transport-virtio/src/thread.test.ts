@@ -1,7 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import { VrdmaError } from '@vrdma/api-spec';
 import { describe, expect, it } from 'vitest';
-import { createThreadRegion, echoHandler, threadDoorbells } from './echo-fixture.js';
+import type { PollState } from './busy-poller.js';
+import {
+  createThreadRegion,
+  echoHandler,
+  threadDoorbells,
+  untilPollingStops,
+} from './echo-fixture.js';
+import { DEFAULT_POLL_BUDGET_US } from './poll-budget.js';
 import { createVirtioServerTransport } from './server-transport.js';
 import { threadShmDoorbell } from './shm-doorbell.js';
 
@@ -84,6 +91,244 @@ describe('virtio transport across a worker thread', () => {
     expect(burst.server.metrics.messages).toBe(640);
     expect(burst.report.metrics.doorbells).toBeLessThanOrEqual(640 / 16 + 1);
     expect(burst.server.metrics.doorbells).toBeLessThanOrEqual(640 / 16);
+  });
+
+  it('a guest hammering the control plane does not keep another guest from being served', async () => {
+    // Both devices poll on this thread's event loop. Guest A keeps its queue full for as long
+    // as the test lets it; guest B calls one at a time meanwhile. If a poll loop did not yield,
+    // or a guest's refills kept its device busy for good, B would never finish.
+    const serveOn = (region: ReturnType<typeof createThreadRegion>) => {
+      const bell = threadShmDoorbell(region, 'device');
+      const server = createVirtioServerTransport({ region, kicks: bell, interrupts: bell });
+      server.serve(echoHandler);
+      return server;
+    };
+    const hammerRegion = createThreadRegion();
+    const hammerServer = serveOn(hammerRegion);
+    const stop = new SharedArrayBuffer(4);
+    const hammer = tsWorker(new URL('./hammer-guest.fixture.ts', import.meta.url), {
+      buffer: hammerRegion.bytes.buffer,
+      stop,
+      burst: 32,
+    });
+    const hammerReport = new Promise<{ calls: number }>((resolve, reject) => {
+      hammer.once('message', resolve);
+      hammer.once('error', reject);
+    });
+    const otherRegion = createThreadRegion();
+    const otherServer = serveOn(otherRegion);
+    try {
+      // A is under way before B starts.
+      while (hammerServer.metrics.messages < 2_000) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+      const other = tsWorker(new URL('./thread-guest.fixture.ts', import.meta.url), {
+        buffer: otherRegion.bytes.buffer,
+        calls: 200,
+        burst: 1,
+        doorbell: 'shm',
+      });
+      const hammeredAtStart = hammerServer.metrics.messages;
+      const report = await new Promise<GuestReport>((resolve, reject) => {
+        other.once('message', resolve);
+        other.once('error', reject);
+      });
+      const hammeredMeanwhile = hammerServer.metrics.messages - hammeredAtStart;
+      await other.terminate();
+      expect(report.ids).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      expect(report.mismatches).toBe(0);
+      // A kept hammering all along: it was served while B's 200 calls went through.
+      expect(Atomics.load(new Int32Array(stop), 0)).toBe(0);
+      expect(hammeredMeanwhile).toBeGreaterThan(200);
+      Atomics.store(new Int32Array(stop), 0, 1);
+      const { calls } = await hammerReport;
+      expect(calls).toBeGreaterThanOrEqual(hammerServer.metrics.messages);
+    } finally {
+      Atomics.store(new Int32Array(stop), 0, 1);
+      await hammer.terminate();
+      await hammerServer.close();
+      await otherServer.close();
+    }
+  });
+
+  it('a guest flooding its queue, reading no reply, has at most its queue served at once; another guest is served meanwhile', async () => {
+    const QUEUE = 16;
+    const floodRegion = createThreadRegion();
+    const floodBell = threadShmDoorbell(floodRegion, 'device');
+    const flood = createVirtioServerTransport({
+      region: floodRegion,
+      kicks: floodBell,
+      interrupts: floodBell,
+    });
+    let serving = 0;
+    let maxServing = 0;
+    let maxOutstanding = 0;
+    flood.serve((request) => {
+      serving++;
+      maxServing = Math.max(maxServing, serving);
+      maxOutstanding = Math.max(maxOutstanding, flood.outstanding);
+      // Answered on a later turn, in order, as a host that hands calls to an engine would.
+      return new Promise<Uint8Array>((resolve) =>
+        setImmediate(() => {
+          serving--;
+          resolve(echoHandler(request));
+        }),
+      );
+    });
+    const stop = new SharedArrayBuffer(4);
+    const flooder = tsWorker(new URL('./flood-guest.fixture.ts', import.meta.url), {
+      buffer: floodRegion.bytes.buffer,
+      stop,
+      queueSize: QUEUE,
+    });
+    const flooderGone = new Promise<never>((_, reject) => {
+      flooder.once('error', reject);
+      flooder.once('exit', (code) => reject(new Error(`the flooder exited with ${code}`)));
+    });
+    const flooderReport = new Promise<{ offered: number }>((resolve) =>
+      flooder.once('message', resolve),
+    );
+    const otherRegion = createThreadRegion();
+    const otherBell = threadShmDoorbell(otherRegion, 'device');
+    const other = createVirtioServerTransport({
+      region: otherRegion,
+      kicks: otherBell,
+      interrupts: otherBell,
+    });
+    other.serve(echoHandler);
+    try {
+      // The flood is under way before the other guest starts.
+      const underWay = (async () => {
+        while (flood.metrics.messages < 2_000) {
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      })();
+      await Promise.race([underWay, flooderGone]);
+      const guest = tsWorker(new URL('./thread-guest.fixture.ts', import.meta.url), {
+        buffer: otherRegion.bytes.buffer,
+        calls: 200,
+        burst: 1,
+        doorbell: 'shm',
+      });
+      const floodedAtStart = flood.metrics.messages;
+      const report = await Promise.race([
+        new Promise<GuestReport>((resolve, reject) => {
+          guest.once('message', resolve);
+          guest.once('error', reject);
+        }),
+        flooderGone,
+      ]);
+      const floodedMeanwhile = flood.metrics.messages - floodedAtStart;
+      await guest.terminate();
+      expect(report.ids).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+      expect(report.mismatches).toBe(0);
+      expect(floodedMeanwhile).toBeGreaterThan(200); // the flood went on all along
+
+      // The flood filled the queue, and the host never held more: the used ring went round
+      // over a hundred times unread, and no reply waits on the host's side for it.
+      expect(maxOutstanding).toBe(QUEUE);
+      expect(maxServing).toBe(QUEUE);
+      expect(flood.metrics.messages).toBeGreaterThan(100 * QUEUE);
+      expect(flood.fault).toBeUndefined();
+      Atomics.store(new Int32Array(stop), 0, 1);
+      const { offered } = await Promise.race([flooderReport, flooderGone]);
+      expect(offered).toBeGreaterThanOrEqual(flood.metrics.messages);
+      expect(offered - flood.metrics.messages).toBeLessThanOrEqual(QUEUE);
+    } finally {
+      Atomics.store(new Int32Array(stop), 0, 1);
+      await flooder.terminate();
+      await flood.close();
+      await other.close();
+    }
+  });
+
+  it('after a burst, an idle device and driver stop polling: their looks stand still for 200 ms', async () => {
+    // As a host runs them: guest in a worker, transport-shm doorbells, default window, guard on.
+    const region = createThreadRegion();
+    const bell = threadShmDoorbell(region, 'device');
+    const server = createVirtioServerTransport({ region, kicks: bell, interrupts: bell });
+    server.serve(echoHandler);
+    const guest = tsWorker(new URL('./idle-guest.fixture.ts', import.meta.url), {
+      buffer: region.bytes.buffer,
+      bursts: 20,
+      burst: 32,
+      singles: 200,
+    });
+    interface DriverState {
+      calls: number;
+      poll: PollState;
+      metrics: { messages: number; doorbells: number };
+    }
+    const replies: DriverState[] = [];
+    const waiting: Array<{ resolve(state: DriverState): void; reject(error: Error): void }> = [];
+    let failure: Error | undefined;
+    guest.on('message', (state: DriverState) => {
+      const waiter = waiting.shift();
+      if (waiter) waiter.resolve(state);
+      else replies.push(state);
+    });
+    const fail = (error: Error) => {
+      failure = error;
+      for (const waiter of waiting.splice(0)) waiter.reject(error);
+    };
+    guest.on('error', fail);
+    guest.on('exit', (code) => fail(new Error(`the guest exited with ${code}`)));
+    const nextState = () =>
+      new Promise<DriverState>((resolve, reject) => {
+        const ready = replies.shift();
+        if (ready) resolve(ready);
+        else if (failure) reject(failure);
+        else waiting.push({ resolve, reject });
+      });
+    const ask = (what: 'state' | 'call') => {
+      guest.postMessage(what);
+      return nextState();
+    };
+    const sleep200ms = async () => {
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    };
+    try {
+      const burst = await nextState();
+      expect(burst.calls).toBe(20 * 32 + 200);
+      expect(server.metrics.messages).toBe(burst.calls);
+      // The driver's loop ends with its last reply; the device's when its window runs out.
+      let driver = await ask('state');
+      for (let i = 0; driver.poll.polling; i++) {
+        if (i === 1000) throw new Error('the driver still polls with no call in flight');
+        driver = await ask('state');
+      }
+      await untilPollingStops(server.poll);
+      const device = { ...server.poll, doorbells: server.metrics.doorbells };
+
+      // Not one look at either ring meanwhile, nor a doorbell. (A sleeping side still wakes
+      // when its doorbell's safety timeout, 250 ms, expires: that takes nothing and looks no
+      // further, so `runs` may grow by one.)
+      await sleep200ms();
+      const idleDriver = await ask('state');
+      expect(idleDriver.poll).toMatchObject({ polling: false, looks: driver.poll.looks });
+      expect(idleDriver.metrics.doorbells).toBe(driver.metrics.doorbells);
+      expect(server.poll).toMatchObject({ polling: false, looks: device.looks });
+      expect(server.metrics.doorbells).toBe(device.doorbells);
+
+      // Calls far apart: each finds the device asleep and halves its window, so a guest that
+      // calls now and then costs fewer µs of polling per call.
+      for (let i = 0; i < 3; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await untilPollingStops(server.poll);
+        const { runs, caught } = server.poll;
+        await ask('call');
+        expect(server.poll.runs).toBeGreaterThan(runs); // woken for it...
+        expect(server.poll.caught).toBe(caught); // ...by its kick: nobody was looking
+      }
+      expect(server.poll.budgetUs).toBeLessThanOrEqual(DEFAULT_POLL_BUDGET_US / 8);
+      await untilPollingStops(server.poll);
+      const after = { ...server.poll };
+      await sleep200ms();
+      expect(server.poll).toMatchObject({ polling: false, looks: after.looks });
+    } finally {
+      await guest.terminate();
+      await server.close();
+    }
   });
 
   it('a guest thread terminated mid-call is a clean disconnect for the host', async () => {

@@ -9,6 +9,7 @@ import {
   echoHandler,
   echoRequest,
   threadDoorbells,
+  untilPollingStops,
 } from './echo-fixture.js';
 import { featureBit } from './features.js';
 import { createVirtioServerTransport } from './server-transport.js';
@@ -60,6 +61,7 @@ describe('virtio control-plane transport (one thread, Atomics doorbells)', () =>
   it('sends calls issued together under one kick, more than the queue holds', async () => {
     const { server, client } = connect({ queueSize: 8 });
     await client.call(echoRequest(1, payload(1)), callInfo(1));
+    await untilPollingStops(server.poll, client.poll); // the device sleeps: the next call kicks
     expect(client.maxInFlight).toBe(8);
     const kicksBefore = client.metrics.doorbells;
     const interruptsBefore = server.metrics.doorbells;
@@ -282,6 +284,37 @@ describe('virtio control-plane transport (one thread, Atomics doorbells)', () =>
     expect(hostile.server.fault).toBe('avail-idx-out-of-range');
     expect(faults[0]).toMatch(/avail-idx-out-of-range/);
     // The honest guest is still served.
+    const reply = await honest.client.call(echoRequest(3, payload(5)), callInfo(3));
+    expect(new DataView(reply.buffer).getUint32(4, true)).toBe(3);
+    await honest.client.close();
+    await honest.server.close();
+  });
+
+  it('a guest that offers the head of a call the host still serves breaks only its own queue', async () => {
+    // Else a guest could make the host serve any number of its calls at once.
+    const honest = connect();
+    const hostile = connect();
+    let held = 0;
+    hostile.server.serve(() => {
+      held++;
+      return new Promise<Uint8Array>(() => {}); // the host is still on it
+    });
+    void hostile.client.call(echoRequest(1, payload(1)), callInfo(1)).catch(() => {});
+    while (held === 0) await new Promise((resolve) => setImmediate(resolve));
+    expect(hostile.server.outstanding).toBe(1);
+    // The guest puts the same head in the avail ring again and kicks.
+    const view = new DataView(hostile.region.bytes.buffer);
+    const availAt = Number(view.getBigUint64(CONFIG.avail, true));
+    const size = view.getUint32(CONFIG.queueSize, true);
+    const idx = view.getUint16(availAt + 2, true);
+    const head = view.getUint16(availAt + 4 + 2 * ((idx - 1) & (size - 1)), true);
+    view.setUint16(availAt + 4 + 2 * (idx & (size - 1)), head, true);
+    view.setUint16(availAt + 2, (idx + 1) & 0xffff, true);
+    hostile.bells.kick.notify();
+    const reason = await new Promise((resolve) => hostile.client.onDisconnect(resolve));
+    expect(String(reason)).toMatch(/head-in-use/);
+    expect(hostile.server.fault).toBe('head-in-use');
+    expect(held).toBe(1); // the second offer was never served
     const reply = await honest.client.call(echoRequest(3, payload(5)), callInfo(3));
     expect(new DataView(reply.buffer).getUint32(4, true)).toBe(3);
     await honest.client.close();
