@@ -36,8 +36,12 @@ export interface Dispatcher {
   readonly spec: ApiSpec;
   /** Serves one request frame. Always resolves with a reply frame; never throws. */
   handle(request: Uint8Array): Promise<Uint8Array>;
-  /** Serves one posted frame (FrameKind.Post): its outcome goes to `onPosted`. Never throws. */
-  post(request: Uint8Array): Promise<void>;
+  /**
+   * Serves one posted frame (FrameKind.Post): its outcome goes to `onPosted`. Never throws.
+   * Returns a promise only while the implementation is still at work on the call: a call it
+   * finished at once (the engine took the post) costs no promise.
+   */
+  post(request: Uint8Array): undefined | Promise<void>;
 }
 
 const FRAMEWORK_CODES = new Set<string>(FRAMEWORK_ERROR_CODES);
@@ -80,7 +84,22 @@ export function createDispatcher<S extends ApiSpec>(
   };
 
   /** A posted call: the same checks as a request; the outcome is reported, never replied. */
-  const post = async (request: Uint8Array): Promise<undefined> => {
+  /** A posted call the implementation finished: reported; a report that throws reports that. */
+  const done = (
+    fn: CompiledFunction,
+    token: number,
+    queue: number,
+    args: Record<string, unknown>,
+    result: unknown,
+  ) => {
+    try {
+      return posted({ fn, token, queue, args, result });
+    } catch (error) {
+      return posted({ fn, token, queue, args, error: replyError(fn, error) });
+    }
+  };
+
+  const post = (request: Uint8Array): undefined | Promise<undefined> => {
     let frame: Frame;
     try {
       frame = decodeFrame(request);
@@ -111,11 +130,18 @@ export function createDispatcher<S extends ApiSpec>(
       return posted({ fn, token, error: replyError(fn, error) });
     }
     const queue = args[fn.posted!.queue] as number;
+    let result: unknown;
     try {
-      return posted({ fn, token, queue, args, result: await method(args) });
+      result = method(args);
     } catch (error) {
       return posted({ fn, token, queue, args, error: replyError(fn, error) });
     }
+    if (typeof (result as PromiseLike<unknown> | null | undefined)?.then !== 'function')
+      return done(fn, token, queue, args, result);
+    return Promise.resolve(result).then(
+      (value) => done(fn, token, queue, args, value),
+      (error: unknown) => posted({ fn, token, queue, args, error: replyError(fn, error) }),
+    );
   };
 
   return {

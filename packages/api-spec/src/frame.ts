@@ -61,22 +61,29 @@ export function decodeFrame(bytes: Uint8Array): Frame {
       `frame of ${bytes.length} bytes is shorter than its header`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const version = view.getUint8(0);
+  // The header is read from the bytes themselves (little-endian): a DataView per frame is an
+  // allocation on every call of the data plane.
+  const version = bytes[0]!;
   if (version !== FRAME_VERSION) {
     throw new VrdmaError('MALFORMED_FRAME', `frame version ${version}, expected ${FRAME_VERSION}`);
   }
-  const kind = view.getUint8(1);
+  const kind = bytes[1]!;
   if (kind < FrameKind.Request || kind > FrameKind.Completion) {
     throw new VrdmaError('MALFORMED_FRAME', `unknown frame kind ${kind}`);
   }
   return {
     kind: kind as FrameKind,
-    fnId: view.getUint16(2, true),
-    callId: view.getUint32(4, true),
-    fingerprint32: view.getUint32(8, true),
+    fnId: bytes[2]! | (bytes[3]! << 8),
+    callId: readUint32(bytes, 4),
+    fingerprint32: readUint32(bytes, 8),
     payload: bytes.subarray(FRAME_HEADER_SIZE),
   };
+}
+
+function readUint32(bytes: Uint8Array, at: number): number {
+  return (
+    (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0
+  );
 }
 
 /**

@@ -247,9 +247,16 @@ export class FairScheduler {
   private async pump(): Promise<void> {
     try {
       while (this.active.length > 0) {
+        if (this.inEngine >= this.options.window) {
+          await this.roomInEngine();
+          continue;
+        }
         if (this.active.length === 1) {
           if (this.sinceTurn >= this.options.tasksPerTurn) await this.yieldTurn();
-          else await this.serveAlone(this.active[0]!);
+          else {
+            const alone = this.serveAlone(this.active[0]!);
+            if (alone) await alone;
+          }
           continue;
         }
         await this.round();
@@ -283,8 +290,14 @@ export class FairScheduler {
     for (const flow of this.active.splice(0)) {
       if (flow.removed) continue;
       flow.deficit += flow.credit;
-      while (flow.queue.length > 0 && flow.deficit > 0 && !flow.removed)
-        await this.start(flow, true);
+      while (flow.queue.length > 0 && flow.deficit > 0 && !flow.removed) {
+        if (this.inEngine >= this.options.window) {
+          await this.roomInEngine();
+          if (flow.removed || flow.queue.length === 0) break;
+        }
+        const started = this.start(flow, true);
+        if (started) await started;
+      }
       if (flow.removed) continue;
       if (flow.queue.length > 0) this.active.push(flow);
       else this.idle(flow);
@@ -295,34 +308,48 @@ export class FairScheduler {
    * Starts the next task of the only backlogged flow. Rounds in which no one else is
    * backlogged cost nothing, so the rounds it would need to get out of debt pass at once.
    */
-  private async serveAlone(flow: Flow): Promise<void> {
+  private serveAlone(flow: Flow): undefined | Promise<void> {
     if (flow.deficit <= 0) {
       const skipped = Math.floor(-flow.deficit / flow.credit) + 1;
       this.rounds += skipped;
       flow.deficit += skipped * flow.credit;
     }
-    await this.start(flow, false);
+    const started = this.start(flow, false);
+    if (!started) return this.servedAlone(flow);
+    return started.then(() => this.servedAlone(flow));
+  }
+
+  private servedAlone(flow: Flow): undefined {
     if (flow.removed || flow.queue.length > 0) return;
     this.active.splice(this.active.indexOf(flow), 1);
     this.idle(flow);
   }
 
-  private async start(flow: Flow, contended: boolean): Promise<void> {
-    await this.roomInEngine();
-    if (flow.removed || flow.queue.length === 0) return;
+  /**
+   * Starts the next task of `flow`; returns a promise only while the task is under way (a task
+   * that finished at once costs no promise: the scheduler's layers are most of a post's cost).
+   * The caller has made sure the engine's window has room.
+   */
+  private start(flow: Flow, contended: boolean): undefined | Promise<void> {
     const task = flow.queue.shift()!;
     flow.deficit -= task.cost;
     this.sinceTurn++;
     this.bytesSinceTurn += task.cost;
     let result: unknown;
     try {
-      result = await task.run();
+      result = task.run();
     } catch (error) {
-      // The engine refused it: it used nothing, so it costs nothing.
-      flow.deficit += task.cost;
-      task.reject(error);
-      return;
+      return this.refunded(flow, task, error);
     }
+    if (typeof (result as PromiseLike<unknown> | null | undefined)?.then !== 'function')
+      return this.started(flow, task, contended, result);
+    return Promise.resolve(result).then(
+      (value) => this.started(flow, task, contended, value),
+      (error: unknown) => this.refunded(flow, task, error),
+    );
+  }
+
+  private started(flow: Flow, task: Task, contended: boolean, result: unknown): undefined {
     flow.stats.bytes += task.cost;
     if (contended) flow.stats.contendedBytes += task.cost;
     if (task.held && !flow.removed) {
@@ -330,5 +357,11 @@ export class FairScheduler {
       this.inEngine += task.cost;
     }
     task.resolve(result);
+  }
+
+  /** The engine refused it: it used nothing, so it costs nothing. */
+  private refunded(flow: Flow, task: Task, error: unknown): undefined {
+    flow.deficit += task.cost;
+    task.reject(error);
   }
 }

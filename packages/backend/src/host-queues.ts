@@ -8,11 +8,11 @@ import {
   VrdmaError,
 } from '@vrdma/api-spec';
 
-/** Calls the engine (through the host's isolation: guest handles in, guest handles out). */
-export type EngineReaper = (
-  fn: CompiledFunction,
-  args: Record<string, unknown>,
-) => Promise<unknown>;
+/**
+ * Calls the engine (through the host's isolation: guest handles in, guest handles out); gives
+ * the result, or a promise of it.
+ */
+export type EngineReaper = (fn: CompiledFunction, args: Record<string, unknown>) => unknown;
 
 export interface HostQueuesOptions {
   spec: ApiSpec;

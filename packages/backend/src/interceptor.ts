@@ -26,7 +26,38 @@ export type HostHandler = (call: HostCall) => Promise<unknown>;
  */
 export type HostInterceptor = (next: HostHandler) => HostHandler;
 
+/**
+ * The host's own handlers give back the result itself when the engine gave it at once (a
+ * posted write), a promise of it otherwise, and may throw: a promise per layer per call is
+ * most of what a posted call costs the host. Whoever calls one handles all three.
+ */
+export type SyncHandler = (call: HostCall) => unknown;
+export type SyncInterceptor = (next: SyncHandler) => SyncHandler;
+
 /** Wraps `handler` in `interceptors`, the first outermost. */
-export function chain(interceptors: readonly HostInterceptor[], handler: HostHandler): HostHandler {
+export function chain<H extends (call: HostCall) => unknown = HostHandler>(
+  interceptors: readonly ((next: H) => H)[],
+  handler: H,
+): H {
   return interceptors.reduceRight((next, interceptor) => interceptor(next), handler);
+}
+
+/** Whether a handler's outcome is still to come (a promise, or any thenable `await` adopts). */
+export function isPending(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function';
+}
+
+/**
+ * A user's interceptor among the host's own: its `next` always returns a promise (a throw
+ * becomes a rejection), as its type promises.
+ */
+export function userInterceptor(interceptor: HostInterceptor): SyncInterceptor {
+  return (next) =>
+    interceptor((call) => {
+      try {
+        return Promise.resolve(next(call));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    });
 }

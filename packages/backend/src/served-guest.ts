@@ -23,8 +23,10 @@ import { HostQueues } from './host-queues.js';
 import {
   chain,
   type GuestIdentity,
-  type HostHandler,
   type HostInterceptor,
+  isPending,
+  type SyncHandler,
+  userInterceptor,
 } from './interceptor.js';
 import { audit } from './interceptors/audit.js';
 import { fairness } from './interceptors/fairness.js';
@@ -245,19 +247,22 @@ export class ServedGuest {
       push: push ?? (async () => {}),
       // The host's own reaping goes through isolation only: it is no call of the guest's.
       reap: (fn, args) =>
-        chain([isolation(objects)], engineCall(session))({ guest: this.identity, spec, fn, args }),
+        chain<SyncHandler>(
+          [isolation(objects)],
+          engineCall(session),
+        )({ guest: this.identity, spec, fn, args }),
       holds: (kind, handle) => objects.holds(kind, handle),
       finished: (bytes) => host.scheduler.finished(this.id, bytes),
       onOverflow: (reason) => void this.detach(reason),
     });
     // While the engine works on the guest's posts, more are coming: poll, don't sleep.
     connection.data?.whileBusy?.(() => queues.held > 0);
-    const handler = chain(
+    const handler = chain<SyncHandler>(
       [
         lease(() => this.touch()),
         metrics(this.metrics),
         audit(host.audit),
-        ...host.interceptors,
+        ...host.interceptors.map(userInterceptor),
         quotas(host.config.quotas, objects, quota),
         queueLifetimes(queues),
         isolation(objects),
@@ -280,15 +285,18 @@ export class ServedGuest {
     };
   }
 
-  private async serveApi(frame: Uint8Array): Promise<Uint8Array> {
+  /** A posted call the engine took at once is answered at once: no promise per call. */
+  private serveApi(frame: Uint8Array): Uint8Array | Promise<Uint8Array> {
     if (!this.greeted) {
       const header = peekFrameHeader(frame);
       const refusal = new VrdmaError('TRANSPORT', 'say hello before any other call');
       this.metrics.recordError(refusal.code);
       return preHelloCodec.encodeError(header?.fnId ?? 0, header?.callId ?? 0, refusal);
     }
-    if (peekFrameKind(frame) === FrameKind.Post)
-      return this.greeted.posts.post(frame).then(() => NO_REPLY);
+    if (peekFrameKind(frame) === FrameKind.Post) {
+      const posted = this.greeted.posts.post(frame);
+      return isPending(posted) ? posted.then(() => NO_REPLY) : NO_REPLY;
+    }
     return this.greeted.api.handle(frame);
   }
 
@@ -316,14 +324,15 @@ export class ServedGuest {
   }
 }
 
-function engineCall(session: EngineSession): HostHandler {
+/** The engine's own outcome: its value or throw when it had one at once, else its promise. */
+function engineCall(session: EngineSession): SyncHandler {
   const calls = session as unknown as Record<string, (args: unknown) => unknown>;
-  return async (call) => calls[call.fn.name]!(call.args);
+  return (call) => calls[call.fn.name]!(call.args);
 }
 
 /** The dispatcher's implementation: every function goes through `handler`. */
-function implOf(spec: ApiSpec, guest: GuestIdentity, handler: HostHandler, posted: boolean) {
-  const impl: Record<string, (args: unknown) => Promise<unknown>> = {};
+function implOf(spec: ApiSpec, guest: GuestIdentity, handler: SyncHandler, posted: boolean) {
+  const impl: Record<string, (args: unknown) => unknown> = {};
   for (const fn of spec.table) impl[fn.name] = (args) => handler({ guest, spec, fn, args, posted });
   return impl as never;
 }

@@ -1,5 +1,5 @@
 import type { FairScheduler } from '../fair-scheduler.js';
-import type { HostInterceptor } from '../interceptor.js';
+import type { SyncInterceptor } from '../interceptor.js';
 
 /**
  * Data-plane calls that cost the engine something (by default the bytes their buffer references
@@ -9,7 +9,7 @@ import type { HostInterceptor } from '../interceptor.js';
  * is not a number of bytes (NaN from a spec's own cost function) is refused by the scheduler,
  * never let through for free.
  */
-export function fairness(scheduler: FairScheduler): HostInterceptor {
+export function fairness(scheduler: FairScheduler): SyncInterceptor {
   return (next) => (call) => {
     const cost = call.fn.cost(call.args);
     if (cost <= 0) return next(call);

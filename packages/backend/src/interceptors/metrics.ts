@@ -1,18 +1,33 @@
 import { VrdmaError } from '@vrdma/api-spec';
-import type { HostInterceptor } from '../interceptor.js';
+import { isPending, type SyncInterceptor } from '../interceptor.js';
 import type { GuestMetrics } from '../metrics.js';
 
 /** Times every call and counts it by function, and every failure by code. */
-export function metrics(counters: GuestMetrics): HostInterceptor {
-  return (next) => async (call) => {
+export function metrics(counters: GuestMetrics): SyncInterceptor {
+  return (next) => (call) => {
     const started = performance.now();
+    let result: unknown;
     try {
-      return await next(call);
+      result = next(call);
     } catch (error) {
       counters.recordError(VrdmaError.from(error).code);
-      throw error;
-    } finally {
       counters.recordCall(call.fn.name, (performance.now() - started) * 1000);
+      throw error;
     }
+    if (!isPending(result)) {
+      counters.recordCall(call.fn.name, (performance.now() - started) * 1000);
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        counters.recordCall(call.fn.name, (performance.now() - started) * 1000);
+        return value;
+      },
+      (error: unknown) => {
+        counters.recordError(VrdmaError.from(error).code);
+        counters.recordCall(call.fn.name, (performance.now() - started) * 1000);
+        throw error;
+      },
+    );
   };
 }

@@ -1,6 +1,6 @@
 import type { Quotas } from '../config.js';
 import type { GuestObjects } from '../guest-objects.js';
-import type { HostInterceptor } from '../interceptor.js';
+import { isPending, type SyncInterceptor } from '../interceptor.js';
 import { Refusal } from '../refusal.js';
 
 /** Calls in flight and reservations of one guest, as the quota interceptor keeps them. */
@@ -10,14 +10,16 @@ export class QuotaState {
   reservedBytes = 0;
 }
 
+const CREATES_NOTHING: readonly string[] = [];
+
 /**
  * Per-guest limits, by the spec's own kind names: objects of each kind, bytes of sized handles
  * and calls in flight. What a call would create is reserved before the engine is called, so
  * concurrent calls cannot overshoot a limit together; QUOTA_EXCEEDED otherwise.
  */
-export function quotas(limits: Quotas, objects: GuestObjects, state: QuotaState): HostInterceptor {
+export function quotas(limits: Quotas, objects: GuestObjects, state: QuotaState): SyncInterceptor {
   const limitOf = (kind: string) => limits.kinds[kind] ?? limits.perKind;
-  return (next) => async (call) => {
+  return (next) => (call) => {
     const { fn } = call;
     if (state.inflight + 1 > limits.calls)
       throw new Refusal(
@@ -25,7 +27,9 @@ export function quotas(limits: Quotas, objects: GuestObjects, state: QuotaState)
         'QUOTA_EXCEEDED',
         `quota of ${limits.calls} calls in flight reached`,
       );
-    const kinds = [...fn.resultKinds.handles, ...fn.resultKinds.capabilities];
+    const { handles, capabilities } = fn.resultKinds;
+    const kinds: readonly string[] =
+      handles.size + capabilities.size > 0 ? [...handles, ...capabilities] : CREATES_NOTHING;
     for (const kind of kinds) {
       const reserved = state.reserved.get(kind) ?? 0;
       if (objects.count(kind) + reserved + 1 > limitOf(kind))
@@ -38,13 +42,32 @@ export function quotas(limits: Quotas, objects: GuestObjects, state: QuotaState)
     state.inflight++;
     state.reservedBytes += bytes;
     for (const kind of kinds) state.reserved.set(kind, (state.reserved.get(kind) ?? 0) + 1);
-    try {
-      return await next(call);
-    } finally {
-      // Created objects are counted by now (GuestObjects); the reservation has done its work.
+    // Created objects are counted by now (GuestObjects); the reservation has done its work.
+    const release = () => {
       state.inflight--;
       state.reservedBytes -= bytes;
       for (const kind of kinds) state.reserved.set(kind, state.reserved.get(kind)! - 1);
+    };
+    let result: unknown;
+    try {
+      result = next(call);
+    } catch (error) {
+      release();
+      throw error;
     }
+    if (!isPending(result)) {
+      release();
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        release();
+        return value;
+      },
+      (error: unknown) => {
+        release();
+        throw error;
+      },
+    );
   };
 }
