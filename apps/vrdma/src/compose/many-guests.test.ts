@@ -206,11 +206,14 @@ async function contendedShares(
 
 describe('fairness between guests on engine-unimem', () => {
   for (const guests of ['thread', 'process'] as GuestKind[]) {
-    it(`gives ${guests} guests equal bytes while both are backlogged, though one posts 16x larger writes`, async () => {
+    it(`gives ${guests} guests equal bytes while both are backlogged, though one posts 16x larger writes`, async ({
+      annotate,
+    }) => {
       const { calmShare, movedShare, contendedMiB, report } = await contendedShares(guests, {
         flood: 1,
         calm: 1,
       });
+      await annotate(report);
       // The test measured contention at all: the calm guest had 256 writes or more started while
       // the flooding guest was backlogged too (a machine ten times slower than a busy one here
       // still gets that many in the window).
