@@ -1,6 +1,13 @@
 export { CACHE_LINE, PAGE_SIZE, RangeAllocator } from './allocator.js';
 export { type AllocateOptions, BufferAllocator, type SharedBuffer } from './buffer-allocator.js';
 export { connectUnix } from './connect-unix.js';
+export {
+  CONTENDED_SHARE,
+  CONTENDED_WAIT_US,
+  ContentionGuard,
+  HOLD_RUNS,
+  WAIT_SAMPLE_US,
+} from './contention-guard.js';
 export { MAX_PASSED_FDS } from './descriptor.js';
 export { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING, type WakeChannel } from './doorbell.js';
 export { DoorbellMux, type DoorbellStream } from './doorbell-mux.js';
@@ -20,6 +27,7 @@ export {
   receiveRegions,
 } from './receive-regions.js';
 export { RegionRegistry } from './region-registry.js';
+export { type RunDelayClock, runDelayFileOpen, schedstatRunDelay } from './run-delay.js';
 export { sendRegions } from './send-regions.js';
 export {
   checkRegionSize,

@@ -1,9 +1,8 @@
+import { ContentionGuard, HOLD_RUNS, type RunDelayClock } from '@vrdma/memory';
 import { describe, expect, it } from 'vitest';
 import { BusyPoller, type PollSide, SPIN_LOOKS } from './busy-poller.js';
-import { ContentionGuard, HOLD_RUNS } from './contention-guard.js';
 import { untilPollingStops } from './echo-fixture.js';
 import { MIN_POLL_BUDGET_US, PollBudget } from './poll-budget.js';
-import type { RunDelayClock } from './run-delay.js';
 
 /** A window no test outlasts: only what the test arranges ends it. */
 const WIDE_OPEN_US = 10_000_000;

@@ -1,5 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { ContentionGuard } from './contention-guard.js';
+import { ContentionGuard } from '@vrdma/memory';
 import type { PollBudget } from './poll-budget.js';
 
 /** What one side of a virtqueue does in its poll loop. */

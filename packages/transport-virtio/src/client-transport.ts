@@ -5,6 +5,7 @@ import {
   type TransportMetrics,
   VrdmaError,
 } from '@vrdma/api-spec';
+import { ContentionGuard } from '@vrdma/memory';
 import { BusyPoller, type PollSide, type PollState } from './busy-poller.js';
 import {
   CONFIG,
@@ -23,7 +24,6 @@ import {
   VIRTIO_CONFIG_S_NEEDS_RESET,
   VRING_DESC_SIZE,
 } from './constants.js';
-import { ContentionGuard } from './contention-guard.js';
 import { VirtqueueDriver } from './driver.js';
 import { DEVICE_FEATURES, type Features, negotiateFeatures } from './features.js';
 import { alignUp, planQueue } from './layout.js';

@@ -1,9 +1,9 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Region } from '@vrdma/api-spec';
+import { runDelayFileOpen } from '@vrdma/memory';
 import { createVirtioClientTransport } from './client-transport.js';
 import { callInfo, echoRequest } from './echo-fixture.js';
-import { runDelayFileOpen } from './run-delay.js';
 import { threadShmDoorbell } from './shm-doorbell.js';
 
 /**

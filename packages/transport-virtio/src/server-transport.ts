@@ -5,6 +5,7 @@ import {
   type TransportMetrics,
   VrdmaError,
 } from '@vrdma/api-spec';
+import { ContentionGuard } from '@vrdma/memory';
 import { BusyPoller, type PollSide, type PollState } from './busy-poller.js';
 import { type DescriptorChain, gatherReadable, scatterWritable } from './chain.js';
 import {
@@ -19,7 +20,6 @@ import {
   VIRTIO_CONFIG_S_FEATURES_OK,
   VIRTIO_CONFIG_S_NEEDS_RESET,
 } from './constants.js';
-import { ContentionGuard } from './contention-guard.js';
 import { VirtqueueDevice } from './device.js';
 import { checkDriverFeatures, DEVICE_FEATURES, type Features } from './features.js';
 import type { MemoryPort } from './memory-port.js';
