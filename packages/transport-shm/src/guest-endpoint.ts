@@ -251,6 +251,7 @@ export class GuestEndpoint implements ClientTransport {
     for (const call of calls) call.reject(reason);
     for (const item of queued) item.sent?.reject(reason);
     for (const waiter of waiters) waiter.reject(reason);
+    this.poller.stop();
     this.doorbell.close();
     this.teardown?.();
   }

@@ -138,6 +138,7 @@ export class HostEndpoint implements ServerTransport {
     this.backlog = [];
     // Nothing more reaches a guest that is gone: whoever waited to push may go on.
     for (const pushed of this.pushes.splice(0)) pushed.resolve();
+    this.poller.stop();
     this.doorbell.close();
     this.teardown?.();
   }
