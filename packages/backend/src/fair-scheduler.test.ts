@@ -330,3 +330,59 @@ describe('FairScheduler, by budget', () => {
     expect(await scheduler.run(1, 5, () => 'still serving')).toBe('still serving');
   });
 });
+
+describe('FairScheduler, with an engine window', () => {
+  const held = (
+    scheduler: FairScheduler,
+    flow: number,
+    started: number[],
+    i: number,
+    cost: number,
+  ) => scheduler.run(flow, cost, () => started.push(i), { held: true });
+
+  it('starts held tasks while the engine holds less than the window, the rest once it finishes some', async () => {
+    const scheduler = new FairScheduler(MiB, { window: 4 * MiB });
+    scheduler.addFlow(1);
+    const started: number[] = [];
+    const all = Array.from({ length: 6 }, (_, i) => held(scheduler, 1, started, i, MiB));
+    await Promise.all(all.slice(0, 4));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([0, 1, 2, 3]);
+    expect(scheduler.held).toBe(4 * MiB);
+    scheduler.finished(1, MiB);
+    await all[4];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([0, 1, 2, 3, 4]);
+    scheduler.finished(1, 4 * MiB);
+    await all[5];
+    expect(scheduler.held).toBe(MiB);
+  });
+
+  it('keeps two tasks larger than the window in the engine at once, so one never waits alone', async () => {
+    const scheduler = new FairScheduler(MiB, { window: 4 * MiB });
+    scheduler.addFlow(1);
+    const started: number[] = [];
+    const all = Array.from({ length: 3 }, (_, i) => held(scheduler, 1, started, i, 16 * MiB));
+    await Promise.all(all.slice(0, 2));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).toEqual([0, 1]);
+    scheduler.finished(1, 16 * MiB);
+    await all[2];
+    expect(started).toEqual([0, 1, 2]);
+  });
+
+  it('gives back what a removed guest held', async () => {
+    const scheduler = new FairScheduler(MiB, { window: 4 * MiB });
+    scheduler.addFlow(1);
+    scheduler.addFlow(2);
+    const started: number[] = [];
+    await Promise.all([0, 1, 2, 3].map((i) => held(scheduler, 1, started, i, MiB)));
+    const waiting = held(scheduler, 2, started, 9, MiB);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(started).not.toContain(9);
+    scheduler.removeFlow(1, new VrdmaError('DISCONNECTED', 'gone'));
+    await waiting;
+    expect(started).toContain(9);
+    expect(scheduler.held).toBe(MiB);
+  });
+});

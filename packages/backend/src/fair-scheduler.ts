@@ -99,6 +99,8 @@ export class FairScheduler {
   /** Bytes of held tasks in the engine, all guests together. */
   private inEngine = 0;
   private windowOpened: (() => void) | undefined;
+  /** The window the pump waits to fall below (see `windowFor`). */
+  private waitingBelow = Number.POSITIVE_INFINITY;
   private running = false;
 
   constructor(
@@ -203,20 +205,36 @@ export class FairScheduler {
     if (cost <= 0) return;
     flow.held -= cost;
     this.inEngine -= cost;
-    if (this.inEngine < this.options.window) {
+    if (this.inEngine < this.waitingBelow) {
       const opened = this.windowOpened;
       this.windowOpened = undefined;
       opened?.();
     }
   }
 
-  /** Resolves once the engine holds less than the window. */
-  private async roomInEngine(): Promise<void> {
-    while (this.inEngine >= this.options.window) {
+  /**
+   * The window for a task of `cost` bytes: at least two such tasks fit, so that the engine is
+   * never left with a single large transfer and nothing queued behind it while its completion
+   * travels back to the host.
+   */
+  private windowFor(cost: number): number {
+    return Math.max(this.options.window, 2 * cost);
+  }
+
+  /** True when a task of `cost` bytes must wait for the engine to finish some held ones. */
+  private engineFull(cost: number): boolean {
+    return this.inEngine >= this.windowFor(cost);
+  }
+
+  /** Resolves once the engine holds less than the window for a task of `cost` bytes. */
+  private async roomInEngine(cost: number): Promise<void> {
+    while (this.engineFull(cost)) {
+      this.waitingBelow = this.windowFor(cost);
       await new Promise<void>((resolve) => {
         this.windowOpened = resolve;
       });
     }
+    this.waitingBelow = Number.POSITIVE_INFINITY;
   }
 
   get backlog(): number {
@@ -247,8 +265,9 @@ export class FairScheduler {
   private async pump(): Promise<void> {
     try {
       while (this.active.length > 0) {
-        if (this.inEngine >= this.options.window) {
-          await this.roomInEngine();
+        const next = this.active[0]!.queue[0]?.cost ?? 0;
+        if (this.engineFull(next)) {
+          await this.roomInEngine(next);
           continue;
         }
         if (this.active.length === 1) {
@@ -291,8 +310,8 @@ export class FairScheduler {
       if (flow.removed) continue;
       flow.deficit += flow.credit;
       while (flow.queue.length > 0 && flow.deficit > 0 && !flow.removed) {
-        if (this.inEngine >= this.options.window) {
-          await this.roomInEngine();
+        if (this.engineFull(flow.queue[0]!.cost)) {
+          await this.roomInEngine(flow.queue[0]!.cost);
           if (flow.removed || flow.queue.length === 0) break;
         }
         const started = this.start(flow, true);
