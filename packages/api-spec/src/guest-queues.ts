@@ -166,17 +166,24 @@ export class GuestQueues {
   }
 
   private queueNamed(fn: CompiledFunction, handle: unknown): LocalQueue {
-    const kind = fn.posted ? this.spec.queues.queueOf(fn)!.kind : queueKindOf(fn);
+    const kind = (this.spec.queues.queueOf(fn) ?? this.reapedBy(fn))!.kind;
     const queue = this.live.get(keyOf(kind, handle as number));
     if (!queue)
       throw new VrdmaError('BAD_HANDLE', `${fn.name}: ${kind} ${String(handle)} is not open here`);
     return queue;
   }
 
+  /** The queue a reaping function reaps: the plan's, not derived again from its arguments. */
+  private reapedBy(fn: CompiledFunction): CompiledQueue | undefined {
+    for (const queue of this.spec.queues.queues.values())
+      if (queue.poll === fn || queue.wait === fn) return queue;
+    return undefined;
+  }
+
   private deliver(bytes: Uint8Array): void {
     const frame = decodeFrame(bytes);
     const fn = this.spec.table[frame.fnId - 1];
-    const kind = fn?.reaps ? queueKindOf(fn) : undefined;
+    const kind = fn?.reaps ? this.reapedBy(fn)?.kind : undefined;
     const queue = kind === undefined ? undefined : this.live.get(keyOf(kind, frame.callId));
     if (!fn || !queue || frame.kind !== FrameKind.Completion) {
       this.strayCompletions++;
@@ -185,20 +192,6 @@ export class GuestQueues {
     const result = this.codec.decodeResult(fn, frame) as Record<string, unknown[]>;
     queue.add(result[queue.queue.entries] ?? []);
   }
-}
-
-const queueKinds = new WeakMap<CompiledFunction, string>();
-
-/** The handle kind a reaping function's queue argument names. */
-function queueKindOf(fn: CompiledFunction): string {
-  let kind = queueKinds.get(fn);
-  if (kind === undefined) {
-    const fields = fn.argsNode.type === 'object' ? fn.argsNode.fields : [];
-    const node = fields.find(([name]) => name === fn.reaps!.queue)![1];
-    kind = (node as { of: string }).of;
-    queueKinds.set(fn, kind);
-  }
-  return kind;
 }
 
 function keyOf(kind: string, handle: number): string {
