@@ -130,7 +130,13 @@ describe('listen: process guests over a UNIX socket', () => {
 
   it('refuses attaches past the cap, drops a silent one after its timeout, and caps memory', async () => {
     const path = join(dir, 'host.sock');
-    listener = await listen(host, { path, maxPendingAttaches: 2, attachTimeoutMs: 200 });
+    const refusals: Array<{ reason: string; label?: string }> = [];
+    listener = await listen(host, {
+      path,
+      maxPendingAttaches: 2,
+      attachTimeoutMs: 200,
+      onRefuse: (refusal) => refusals.push(refusal),
+    });
     const open = () =>
       new Promise<import('node:net').Socket>((resolve) => {
         const socket = createConnection(path, () => resolve(socket));
@@ -157,5 +163,13 @@ describe('listen: process guests over a UNIX socket', () => {
     );
     expect(await answers(greedy)).toMatch(/at most 268435456/);
     expect(host.guests()).toEqual([]);
+    // The host hears of each refusal with what the peer was told, and the label it asked for.
+    expect(refusals).toEqual([
+      { reason: '2 attaches are already under way; try again', label: undefined },
+      {
+        reason: `${2 ** 31} bytes of memory asked for; this host gives at most 268435456`,
+        label: 'greedy',
+      },
+    ]);
   });
 });

@@ -28,6 +28,12 @@ export interface ListenOptions {
   attachTimeoutMs?: number;
   /** Called with each guest once it is attached. */
   onAttach?(guest: AttachedGuest): void;
+  /**
+   * Called when a connection is refused before it attaches, with the one line the peer was
+   * sent and the label it asked for (if its request got that far): the host's side of the
+   * refusal, for its log.
+   */
+  onRefuse?(refusal: { reason: string; label?: string }): void;
 }
 
 export interface HostListener {
@@ -60,8 +66,10 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
   let pending = 0;
   let attached = 0;
 
-  const refuse = (socket: Socket, message: string) =>
+  const refuse = (socket: Socket, message: string, label?: string) => {
     socket.end(`${JSON.stringify({ type: 'error', message })}\n`);
+    options.onRefuse?.({ reason: message, label });
+  };
 
   const attach = (
     socket: Socket,
@@ -157,7 +165,7 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
         try {
           attach(socket, request, rest);
         } catch (error) {
-          refuse(socket, firstLineOf(error));
+          refuse(socket, firstLineOf(error), request.label);
         }
       },
       () => {
