@@ -1,21 +1,23 @@
-import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createHost,
   type HostConfigInput,
   type HostListener,
+  hostConfigSchema,
   listen,
   service,
 } from '@vrdma/backend';
 import {
+  clusterConfigSchema,
   createLocalCluster,
   type EngineConfigInput,
-  loadClusterConfig,
+  engineConfigSchema,
   startTcpNode,
 } from '@vrdma/engine-unimem';
 import { type UnimemEngine, unimemSpec } from '@vrdma/unimem-api';
 import { z } from 'zod';
+import { readJsonFile } from './json-file.js';
 import type { Output } from './output.js';
 
 export function defaultSocketPath(): string {
@@ -34,9 +36,10 @@ export interface HostCommandOptions {
   leaseMs?: number;
 }
 
-const configFileSchema = z.object({
-  host: z.record(z.string(), z.unknown()).optional(),
-  engine: z.record(z.string(), z.unknown()).optional(),
+// Strict at every level: a misspelt key is refused by name, never silently ignored.
+const configFileSchema = z.strictObject({
+  host: hostConfigSchema.optional(),
+  engine: engineConfigSchema.strict().optional(),
 });
 
 /**
@@ -49,11 +52,9 @@ export async function runHost(
   out: Output,
   signals: NodeJS.EventEmitter = process,
 ): Promise<number> {
-  const file = options.config
-    ? configFileSchema.parse(JSON.parse(await readFile(options.config, 'utf8')))
-    : {};
+  const file = options.config ? readJsonFile(options.config, 'config file', configFileSchema) : {};
   const hostConfig: HostConfigInput = {
-    ...(file.host as HostConfigInput | undefined),
+    ...file.host,
     ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
   };
   const { buffers, channels, keys, bytes, calls } = options.quotas;
@@ -64,14 +65,14 @@ export async function runHost(
     ...definedOnly({ bytes, calls }),
   };
   hostConfig.weights = { ...hostConfig.weights, ...options.weights };
-  const engineConfig = file.engine as EngineConfigInput | undefined;
+  const engineConfig: EngineConfigInput | undefined = file.engine;
 
   let engine: UnimemEngine;
   let shutdownEngine: () => Promise<void>;
   let where: string;
   if (options.cluster) {
     if (options.node === undefined) throw new Error('--cluster needs --node <id>');
-    const cluster = loadClusterConfig(options.cluster);
+    const cluster = readJsonFile(options.cluster, 'cluster file', clusterConfigSchema);
     const node = await startTcpNode({ cluster, node: options.node, config: engineConfig });
     engine = node.engine;
     shutdownEngine = () => node.shutdown();
@@ -95,7 +96,11 @@ export async function runHost(
   });
   let listener: HostListener;
   try {
-    listener = await listen(host, { path: options.socket });
+    listener = await listen(host, {
+      path: options.socket,
+      onRefuse: ({ reason, label }) =>
+        out.note(`refused: ${label ? `guest ${label}` : 'a connection'}: ${reason}`),
+    });
   } catch (error) {
     // The path was refused (a file, a live host, no such folder): stop what was started, so
     // that the one-line error is all that happens.
