@@ -4,6 +4,7 @@ import { runBenchCommand } from './commands/bench.js';
 import { runDemo } from './commands/demo.js';
 import { runGuest } from './commands/guest.js';
 import { defaultSocketPath, runHost } from './commands/host.js';
+import { FileError } from './commands/json-file.js';
 import { consoleOutput, type Output } from './commands/output.js';
 import { runStats } from './commands/stats.js';
 
@@ -75,17 +76,22 @@ export function buildProgram(
       'Para-virtualised RDMA by API remoting: guests share one Unimem RDMA engine through a host',
     )
     .option('--verbose', 'print stack traces with errors')
-    .showHelpAfterError()
-    .exitOverride();
+    .exitOverride()
+    .configureOutput({
+      writeErr: (text) => out.note(text.trimEnd()),
+      writeOut: (text) => out.line(text.trimEnd()),
+      // A usage error is one line; --help is there for the rest.
+      outputError: (text, write) => write(`${usageLine(text)}\n`),
+    });
 
   const run = (action: () => Promise<number>) => async () => {
     try {
       exit(await action());
     } catch (error) {
       const verbose = program.opts().verbose === true;
-      out.note(`vrdma: ${error instanceof Error ? error.message : String(error)}`);
+      out.note(`vrdma: ${oneLine(error)}`);
       if (verbose && error instanceof Error && error.stack) out.note(error.stack);
-      exit(EXIT.failure);
+      exit(error instanceof FileError ? EXIT.usage : EXIT.failure);
     }
   };
 
@@ -204,8 +210,15 @@ export function buildProgram(
     .option('--label <name>', "this guest's name on the host", guestLabel, `guest-${process.pid}`)
     .option('--memory <bytes>', 'shared memory to ask the host for', guestMemorySize, 16 << 20)
     .option('--size <bytes>', 'bytes to write and read back', byteSize, 64 << 10)
+    .option('--rounds <n>', 'write and read back this many times', positiveInt, 1)
     .action(function (this: Command) {
-      const o = this.opts<{ socket: string; label: string; memory: number; size: number }>();
+      const o = this.opts<{
+        socket: string;
+        label: string;
+        memory: number;
+        size: number;
+        rounds: number;
+      }>();
       return run(() => runGuest(o, out))();
     });
 
@@ -225,19 +238,39 @@ export function buildProgram(
   return program;
 }
 
-/** Parses argv and runs; usage errors print one line and exit 2. */
-export async function main(argv: string[], out: Output = consoleOutput): Promise<void> {
-  const program = buildProgram(out);
-  program.configureOutput({
-    writeErr: (text) => out.note(text.trimEnd()),
-    writeOut: (text) => out.line(text.trimEnd()),
+/** `error: option '--n' argument 'x' is invalid. …` → `vrdma: option … (see --help)`. */
+function usageLine(text: string): string {
+  const message = text
+    .trim()
+    .replace(/^error: /, '')
+    .split('\n')[0]!;
+  return `vrdma: ${message} (see --help)`;
+}
+
+/** What went wrong, in one line; --verbose adds the stack. */
+function oneLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!;
+}
+
+/**
+ * Parses argv (as `process.argv`: node, script, arguments) and runs the command; resolves with
+ * its exit code. Usage errors print one line and give 2.
+ */
+export async function execute(argv: string[], out: Output = consoleOutput): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram(out, (exitCode) => {
+    code = exitCode;
   });
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    if (error instanceof CommanderError) {
-      process.exit(error.exitCode === 0 ? EXIT.ok : EXIT.usage);
-    }
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     throw error;
   }
+  return code;
+}
+
+/** `vrdma` itself: runs argv and exits with the command's code. */
+export async function main(argv: string[], out: Output = consoleOutput): Promise<never> {
+  process.exit(await execute(argv, out));
 }
