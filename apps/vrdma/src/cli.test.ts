@@ -98,6 +98,8 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(result.bandwidth.map((p) => p.size)).toEqual([64, 4096, 65536, 1 << 20]);
     expect(result.guests.map((g) => g.n)).toEqual([1, 2, 4]);
     expect(run.stdout.trim().split('\n')).toHaveLength(1);
+    // With no terminal, progress is a line per step on stderr: never a silent quarter minute.
+    expect(run.stderr).toMatch(/^\[ ?1\/\d+\] starting the cluster and guests$/m);
   });
 
   it('host and guests in separate processes: attach, transfer, stats, and a clean SIGTERM shutdown', async () => {
@@ -107,7 +109,10 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       await waitForOutput(host, 'listening on');
       const guest = await runCli(['guest', '--socket', socket, '--label', 'cli-guest']);
       expect(guest.code).toBe(0);
-      expect(guest.stdout).toMatch(/read them back: ok, ok, identical/);
+      // The global address is spelled out: the node and the offset in it.
+      expect(guest.stdout).toMatch(
+        /round 1: wrote 65536 bytes to its exported buffer \(node 0 at offset 0x[0-9a-f]+\) and read them back: ok, ok, identical/,
+      );
 
       const live = await openRemoteDevice(socket, { label: 'live-guest', memoryBytes: 1 << 20 });
       await live.alloc({ size: 4096 });
@@ -115,7 +120,9 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       expect(stats.code).toBe(0);
       expect(stats.stdout).toMatch(/live-guest \(\d+\)/);
       expect(stats.stdout).toMatch(/1 Buffer$/m);
-      expect(stats.stdout).toMatch(/1 departed guest/);
+      // The guest that has gone keeps its figures in the table, with why it left.
+      expect(stats.stdout).toMatch(/^departed \(1\):$/m);
+      expect(stats.stdout).toMatch(/^cli-guest \(\d+\) +\d+ .*\(the guest said goodbye\)$/m);
       const json = await runCli(['stats', '--socket', socket, '--json']);
       expect(JSON.parse(json.stdout).guests[0].metrics.calls.alloc).toBe(1);
 
@@ -127,6 +134,55 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       expect(await exited).toBe(0);
       expect(await gone).toBe('DISCONNECTED');
       await expect(live.query()).rejects.toMatchObject({ code: 'DISCONNECTED' });
+    } finally {
+      host.kill('SIGKILL');
+    }
+  });
+
+  it('a refused guest and its host each say why in one line; a guest whose host stops says DISCONNECTED', async () => {
+    const socket = join(dir, 'refusing.sock');
+    const host = startCli(['host', '--socket', socket]);
+    let hostErr = '';
+    host.stderr!.on('data', (chunk: Buffer) => {
+      hostErr += chunk.toString();
+    });
+    try {
+      await waitForOutput(host, 'listening on');
+      const greedy = await runCli([
+        'guest',
+        '--socket',
+        socket,
+        '--label',
+        'greedy',
+        '--memory',
+        '1GiB',
+      ]);
+      expect(greedy.code).toBe(3);
+      expect(greedy.stderr).toBe(
+        'vrdma: the host refused: 1073741824 bytes of memory asked for; this host gives at most 268435456\n',
+      );
+      expect(hostErr).toContain(
+        'refused: guest greedy: 1073741824 bytes of memory asked for; this host gives at most 268435456\n',
+      );
+
+      const busy = startCli([
+        'guest',
+        '--socket',
+        socket,
+        '--label',
+        'busy',
+        '--rounds',
+        '100000000',
+      ]);
+      let busyErr = '';
+      busy.stderr!.on('data', (chunk: Buffer) => {
+        busyErr += chunk.toString();
+      });
+      const busyExit = new Promise<number | null>((resolve) => busy.once('exit', resolve));
+      await waitForOutput(busy, 'round 1:');
+      host.kill('SIGTERM');
+      expect(await busyExit).toBe(3);
+      expect(busyErr).toMatch(/^vrdma: DISCONNECTED: the host went away \([^\n]+\)\n$/);
     } finally {
       host.kill('SIGKILL');
     }

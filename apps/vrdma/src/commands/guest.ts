@@ -1,4 +1,6 @@
-import { openRemoteDevice } from '../compose/remote-device.js';
+import { VrdmaError } from '@vrdma/api-spec';
+import { nodeOf, nodeOffsetOf } from '@vrdma/unimem-api';
+import { openRemoteDevice, type RemoteDevice } from '../compose/remote-device.js';
 import type { Output } from './output.js';
 
 export interface GuestCommandOptions {
@@ -6,6 +8,8 @@ export interface GuestCommandOptions {
   label: string;
   memory: number;
   size: number;
+  /** How many times to write and read back (default 1). */
+  rounds?: number;
 }
 
 /**
@@ -23,16 +27,38 @@ export async function runGuest(options: GuestCommandOptions, out: Output): Promi
     out.line(
       `guest ${options.label}: attached as guest ${device.connection.guest} of ${device.connection.host}, node ${info.node}, cluster nodes ${info.nodes.join(', ')}`,
     );
-    const source = await device.alloc({ size: options.size });
-    const target = await device.alloc({ size: options.size });
-    const back = await device.alloc({ size: options.size });
-    const { key, address } = await device.exportBuffer({
-      buffer: target.buffer,
-      access: 'read-write',
-    });
-    const sent = device.view(source.ref);
-    for (let i = 0; i < sent.length; i++) sent[i] = (i * 7 + 11) & 0xff;
-    const { channel } = await device.openChannel({ depth: 4 });
+    return await writeAndReadBack(device, options, out);
+  } catch (error) {
+    // The host went away under the guest: say so with the code the library gives it.
+    if (error instanceof VrdmaError && error.code === 'DISCONNECTED')
+      throw new Error(`DISCONNECTED: the host went away (${error.message})`, { cause: error });
+    throw error;
+  } finally {
+    await device.dispose();
+  }
+}
+
+async function writeAndReadBack(
+  device: RemoteDevice,
+  options: GuestCommandOptions,
+  out: Output,
+): Promise<number> {
+  const { size, label } = options;
+  const source = await device.alloc({ size });
+  const target = await device.alloc({ size });
+  const back = await device.alloc({ size });
+  const { key, address } = await device.exportBuffer({
+    buffer: target.buffer,
+    access: 'read-write',
+  });
+  const sent = device.view(source.ref);
+  for (let i = 0; i < sent.length; i++) sent[i] = (i * 7 + 11) & 0xff;
+  const { channel } = await device.openChannel({ depth: 4 });
+  const where = `node ${nodeOf(address)} at offset 0x${nodeOffsetOf(address).toString(16)}`;
+  const bytes = size === 1 ? '1 byte' : `${size} bytes`;
+  let failed = false;
+  for (let round = 1; round <= (options.rounds ?? 1); round++) {
+    device.view(back.ref).fill(0);
     await device.write({ channel, local: source.ref, remote: address, key });
     await device.read({ channel, local: back.ref, remote: address, key, fence: true });
     const statuses: string[] = [];
@@ -42,13 +68,14 @@ export async function runGuest(options: GuestCommandOptions, out: Output): Promi
       statuses.push(...completions.map((c) => c.status));
     }
     const same = Buffer.compare(device.view(back.ref), sent) === 0;
-    out.line(
-      `guest ${options.label}: wrote ${options.size} bytes to ${address.toString(16)} and read them back: ${statuses.join(', ')}, ${same ? 'identical' : 'DIFFERENT'}`,
-    );
-    await device.closeChannel({ channel });
-    for (const b of [source, target, back]) await device.free({ buffer: b.buffer });
-    return same && statuses.every((s) => s === 'ok') ? 0 : 1;
-  } finally {
-    await device.dispose();
+    const ok = same && statuses.every((s) => s === 'ok');
+    if (!ok || round === 1 || round === options.rounds)
+      out.line(
+        `guest ${label}: round ${round}: wrote ${bytes} to its exported buffer (${where}) and read ${size === 1 ? 'it' : 'them'} back: ${statuses.join(', ')}, ${same ? 'identical' : 'DIFFERENT'}`,
+      );
+    failed ||= !ok;
   }
+  await device.closeChannel({ channel });
+  for (const b of [source, target, back]) await device.free({ buffer: b.buffer });
+  return failed ? 1 : 0;
 }
