@@ -1,8 +1,9 @@
-// The packages as a consumer gets them: packs every workspace, installs the tarballs into an
-// empty project outside the repository (so nothing resolves through the workspace), checks
-// each package holds what it needs at run time, and runs the README's library examples and
-// the vrdma command with plain node. Run after `npm run build`: it packs dist/ as it is.
-// Any problem ends it with one line saying what is wrong.
+// The packages as a consumer gets them: publishes every workspace with `nx release publish` to a
+// private registry on a loopback port (verdaccio; nothing of ours reaches any other registry),
+// installs them from it into an empty project outside the repository (so nothing resolves
+// through the workspace), checks each package holds what it needs at run time, and runs the
+// README's library examples and `npx vrdma demo` with plain node. Run after `npm run build`: it
+// publishes dist/ as it is. Any problem ends it with one line saying what is wrong.
 import { spawn } from 'node:child_process';
 import {
   existsSync,
@@ -17,6 +18,7 @@ import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startLocalRegistry } from './local-registry.mjs';
 
 const repo = dirname(dirname(fileURLToPath(import.meta.url)));
 const say = (line) => console.log(`consumer test: ${line}`);
@@ -80,32 +82,56 @@ function plainNodeEnv() {
   return env;
 }
 
-async function pack(destination) {
-  mkdirSync(destination);
-  const { stdout } = await mustRun(
-    'npm pack',
-    'npm',
-    ['pack', '--workspaces', '--json', '--pack-destination', destination],
-    { cwd: repo },
-  );
-  const packed = JSON.parse(stdout);
-  say(`packed ${packed.map((p) => `${p.name} (${p.entryCount} files)`).join(', ')}`);
-  return packed;
+/** The workspaces a release publishes: every package that is not private. */
+function publishable() {
+  const { workspaces } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
+  return workspaces
+    .flatMap((pattern) => {
+      const parent = join(repo, pattern.replace(/\/\*$/, ''));
+      return readdirSync(parent).map((dir) => join(parent, dir, 'package.json'));
+    })
+    .filter((file) => existsSync(file))
+    .map((file) => JSON.parse(readFileSync(file, 'utf8')))
+    .filter((manifest) => !manifest.private)
+    .map(({ name, version }) => ({ name, version }));
 }
 
-async function install(consumer, packed) {
-  const dependencies = Object.fromEntries(
-    packed.map((p) => [p.name, `file:${join(consumer, 'tarballs', p.filename)}`]),
+/** Publishes every package with the release tooling, to the private registry only. */
+async function publish(registry) {
+  const env = {
+    ...process.env,
+    NPM_CONFIG_USERCONFIG: registry.npmrc,
+    NX_DAEMON: 'false',
+    NX_NO_CLOUD: 'true',
+    NX_TUI: 'false',
+  };
+  await mustRun(
+    'nx release publish',
+    'npx',
+    ['nx', 'release', 'publish', '--registry', registry.url],
+    { cwd: repo, env },
   );
+  const packages = publishable();
+  for (const { name, version } of packages) {
+    const response = await fetch(`${registry.url}${name.replace('/', '%2f')}`);
+    const document = response.ok ? await response.json() : {};
+    if (!document.versions?.[version])
+      fail(`${name}@${version} is not in the local registry after nx release publish`);
+  }
+  say(`published to the local registry: ${packages.map((p) => `${p.name}@${p.version}`).join(', ')}`);
+  return packages;
+}
+
+async function install(consumer, packages, registry) {
+  const dependencies = Object.fromEntries(packages.map((p) => [p.name, p.version]));
   const manifest = {
     name: 'vrdma-consumer',
     private: true,
     type: 'module',
     dependencies,
-    // The README asks consumers for `"@vrdma/memory": true`; npm matches a tarball dependency
-    // by where it came from instead, so here the key is the tarball. msgpackr's optional
+    // What the README asks of consumers: the add-on's build is allowed, msgpackr's optional
     // accelerator is denied, as in the repository.
-    allowScripts: { [dependencies['@vrdma/memory']]: true, 'msgpackr-extract': false },
+    allowScripts: { '@vrdma/memory': true, 'msgpackr-extract': false },
   };
   writeFileSync(join(consumer, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   // Strict: an install script the allowScripts above does not cover fails the install, so
@@ -114,15 +140,15 @@ async function install(consumer, packed) {
     'npm install',
     'npm',
     ['install', '--no-audit', '--no-fund', '--strict-allow-scripts'],
-    { cwd: consumer },
+    { cwd: consumer, env: { ...process.env, NPM_CONFIG_USERCONFIG: registry.npmrc } },
   );
   const lock = JSON.parse(readFileSync(join(consumer, 'package-lock.json'), 'utf8')).packages;
   const thirdParty = [];
   for (const [path, entry] of Object.entries(lock)) {
     if (path === '') continue;
     if (/(^|\/)node_modules\/(@vrdma\/[^/]+|vrdma)$/.test(path)) {
-      if (!entry.resolved?.startsWith('file:'))
-        fail(`${path} was installed from ${entry.resolved ?? 'nowhere'}, not from its tarball`);
+      if (!entry.resolved?.startsWith(registry.url))
+        fail(`${path} was installed from ${entry.resolved ?? 'nowhere'}, not the local registry`);
     } else if (existsSync(join(consumer, path))) {
       // Optional dependencies for other platforms are in the lock but not on disk.
       thirdParty.push(`${path.replace(/^.*node_modules\//, '')}@${entry.version}`);
@@ -130,7 +156,9 @@ async function install(consumer, packed) {
   }
   if (!existsSync(join(consumer, 'node_modules/@vrdma/memory/build/Release/vrdma_memory.node')))
     fail("@vrdma/memory's install script did not build its native add-on");
-  say(`installed the ${packed.length} tarballs, and from the registry ${thirdParty.join(', ')}`);
+  say(
+    `installed the ${packages.length} packages from the local registry, and ${thirdParty.join(', ')}`,
+  );
   say("@vrdma/memory's install script built its native add-on");
 }
 
@@ -156,10 +184,14 @@ const IMPORT =
  * Every installed package has the files its manifest names, and lists what its code and types
  * import: in a flat node_modules a missing dependency still resolves, through a sibling's.
  */
-function checkPackages(consumer, packed) {
-  for (const { name } of packed) {
+function checkPackages(consumer, packages) {
+  const license = readFileSync(join(repo, 'LICENSE'), 'utf8');
+  for (const { name } of packages) {
     const root = join(consumer, 'node_modules', name);
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    if (!existsSync(join(root, 'LICENSE')) || readFileSync(join(root, 'LICENSE'), 'utf8') !== license)
+      fail(`${name}: its package does not hold the repository's LICENSE`);
+    if (!existsSync(join(root, 'README.md'))) fail(`${name}: its package has no README.md`);
     for (const path of entryPaths(manifest))
       if (!existsSync(join(root, path)))
         fail(`${name}: ${path} is named in package.json but not in the package (built?)`);
@@ -183,7 +215,7 @@ function checkPackages(consumer, packed) {
       }
     }
   }
-  say('every package holds the files it names and lists what it imports');
+  say('every package holds its LICENSE, its README, the files it names and lists what it imports');
 }
 
 /** Starts the host example and resolves with it once it printed its "serving" line. */
@@ -258,18 +290,19 @@ async function runExamples(consumer, { host: hostCode, guest: guestCode }) {
 async function runCommand(consumer) {
   // The app's bin, its built guest entry scripts and the add-on, as a consumer runs them.
   const { stdout } = await mustRun(
-    'vrdma demo',
-    join(consumer, 'node_modules/.bin/vrdma'),
-    ['demo', '--guests', 'process', '--count', '1'],
+    'npx vrdma demo',
+    'npx',
+    ['--no-install', 'vrdma', 'demo', '--guests', 'process', '--count', '1'],
     { cwd: consumer, env: plainNodeEnv(), timeout: 120_000 },
   );
   const done = stdout.split('\n').find((l) => l.startsWith('done in '));
   if (!done?.endsWith('all transfers verified'))
     fail(`vrdma demo did not verify its transfers: ${stdout.trim()}`);
-  say('vrdma demo --guests process: all transfers verified');
+  say('npx vrdma demo --guests process: all transfers verified');
 }
 
 const consumer = mkdtempSync(join(tmpdir(), 'vrdma-consumer-'));
+let registry;
 try {
   if (!relative(repo, consumer).startsWith('..'))
     fail(`the temporary folder ${consumer} is inside the repository; set TMPDIR elsewhere`);
@@ -279,15 +312,23 @@ try {
       fail(`${dir} has a node_modules the consumer would resolve through; set TMPDIR elsewhere`);
   }
   const examples = readmeExamples();
-  const packed = await pack(join(consumer, 'tarballs'));
-  await install(consumer, packed);
-  checkPackages(consumer, packed);
-  await runExamples(consumer, examples);
-  await runCommand(consumer);
+  const registryFolder = join(consumer, 'registry');
+  mkdirSync(registryFolder);
+  registry = await startLocalRegistry(registryFolder);
+  say(`a private registry listens at ${registry.url}`);
+  const packages = await publish(registry);
+  const project = join(consumer, 'project');
+  mkdirSync(project);
+  await install(project, packages, registry);
+  checkPackages(project, packages);
+  await runExamples(project, examples);
+  await runCommand(project);
   say('ok');
 } catch (error) {
   console.error(`consumer test failed: ${error instanceof Failure ? error.message : error}`);
+  if (registry && !(error instanceof Failure)) console.error(registry.log());
   process.exitCode = 1;
 } finally {
+  await registry?.stop();
   rmSync(consumer, { recursive: true, force: true });
 }
