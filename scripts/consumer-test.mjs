@@ -118,7 +118,9 @@ async function publish(registry) {
     if (!document.versions?.[version])
       fail(`${name}@${version} is not in the local registry after nx release publish`);
   }
-  say(`published to the local registry: ${packages.map((p) => `${p.name}@${p.version}`).join(', ')}`);
+  say(
+    `published to the local registry: ${packages.map((p) => `${p.name}@${p.version}`).join(', ')}`,
+  );
   return packages;
 }
 
@@ -189,7 +191,10 @@ function checkPackages(consumer, packages) {
   for (const { name } of packages) {
     const root = join(consumer, 'node_modules', name);
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    if (!existsSync(join(root, 'LICENSE')) || readFileSync(join(root, 'LICENSE'), 'utf8') !== license)
+    if (
+      !existsSync(join(root, 'LICENSE')) ||
+      readFileSync(join(root, 'LICENSE'), 'utf8') !== license
+    )
       fail(`${name}: its package does not hold the repository's LICENSE`);
     if (!existsSync(join(root, 'README.md'))) fail(`${name}: its package has no README.md`);
     for (const path of entryPaths(manifest))
