@@ -119,6 +119,21 @@ describe('vrdma host --config', () => {
   });
 });
 
+describe('vrdma host --socket', () => {
+  it('a folder at the path is one line, exit 3, and the folder and its files are untouched', async () => {
+    const folder = join(dir, 'a-socket-folder');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'keep.txt'), 'keep me\n');
+    const run = await vrdma('host', '--socket', folder);
+    expect(run).toMatchObject({
+      code: EXIT.failure,
+      stderr: `vrdma: ${folder} exists and is not a socket: refusing to replace it`,
+      stdout: '',
+    });
+    expect(readFileSync(join(folder, 'keep.txt'), 'utf8')).toBe('keep me\n');
+  });
+});
+
 describe('progress where there is no terminal', () => {
   it('is one line per step, so a long run in a pipe is never silent', () => {
     const written: string[] = [];

@@ -165,6 +165,12 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
         'refused: guest greedy: 1073741824 bytes of memory asked for; this host gives at most 268435456\n',
       );
 
+      const tiny = await runCli(['guest', '--socket', socket, '--label', 'tiny', '--size', '1']);
+      expect(tiny.code, tiny.stderr).toBe(0);
+      expect(tiny.stdout).toMatch(
+        /round 1: wrote 1 byte to its exported buffer \(node 0 at offset 0x[0-9a-f]+\) and read it back: ok, ok, identical$/m,
+      );
+
       const busy = startCli([
         'guest',
         '--socket',
