@@ -82,6 +82,22 @@ function plainNodeEnv() {
   return env;
 }
 
+/**
+ * The environment for npm against the private registry. `npm run` hands its own settings to
+ * scripts as npm_config_* variables (the caller's user configuration, registry and lockfile
+ * options among them), and those outrank a user configuration file: drop the ones that would
+ * point npm elsewhere or keep the lockfile from saying where a package came from.
+ */
+function npmEnv(registry) {
+  const overridden = ['userconfig', 'registry', 'omit_lockfile_registry_resolved'];
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([key]) => !overridden.some((name) => key.toLowerCase() === `npm_config_${name}`),
+    ),
+  );
+  return { ...env, NPM_CONFIG_USERCONFIG: registry.npmrc };
+}
+
 /** The workspaces a release publishes: every package that is not private. */
 function publishable() {
   const { workspaces } = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8'));
@@ -99,8 +115,7 @@ function publishable() {
 /** Publishes every package with the release tooling, to the private registry only. */
 async function publish(registry) {
   const env = {
-    ...process.env,
-    NPM_CONFIG_USERCONFIG: registry.npmrc,
+    ...npmEnv(registry),
     NX_DAEMON: 'false',
     NX_NO_CLOUD: 'true',
     NX_TUI: 'false',
@@ -141,8 +156,16 @@ async function install(consumer, packages, registry) {
   await mustRun(
     'npm install',
     'npm',
-    ['install', '--no-audit', '--no-fund', '--strict-allow-scripts'],
-    { cwd: consumer, env: { ...process.env, NPM_CONFIG_USERCONFIG: registry.npmrc } },
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--strict-allow-scripts',
+      `--registry=${registry.url}`,
+      // The check below reads where each package came from out of the lockfile.
+      '--omit-lockfile-registry-resolved=false',
+    ],
+    { cwd: consumer, env: npmEnv(registry) },
   );
   const lock = JSON.parse(readFileSync(join(consumer, 'package-lock.json'), 'utf8')).packages;
   const thirdParty = [];
