@@ -42,6 +42,8 @@ export interface ServerTransport {
    * holds the promise: the caller waits, it does not pile frames up.
    */
   push?(frame: Uint8Array): Promise<void>;
+  /** With `push`: the largest frame it takes (a ring slot); larger frames are refused. */
+  readonly maxPushFrame?: number;
   /**
    * Present on polled transports: while `busy()` says the guest is sure to send more soon (its
    * posted calls are still in the engine), keep looking at the ring instead of sleeping.

@@ -46,10 +46,10 @@ async function until(done: () => boolean, turns = 3000): Promise<void> {
 }
 
 /** A guest joined by a real shm channel for its data plane (so the host can push completions). */
-async function shmGuest(label: string, memorySize = 1 << 20) {
+async function shmGuest(label: string, memorySize = 1 << 20, shape = DEFAULT_RING_SHAPE) {
   const memory = createSharedRegion(nextRegion++, memorySize);
   const control = createMemoryTransportPair();
-  const data = createChannelPair({ poll: { spinBudgetUs: 20, sleepTimeoutMs: 20 } });
+  const data = createChannelPair({ shape, poll: { spinBudgetUs: 20, sleepTimeoutMs: 20 } });
   // Completion frames as they reach the guest's library.
   const seen = { completions: 0 };
   const queues = data.client.queues;
@@ -393,6 +393,69 @@ describe('a guest that posts refusals and never reads its completions', () => {
     expect(await reap(steady.device, sChannel, 1)).toEqual([
       { transfer, status: 'ok', bytes: 256 },
     ]);
+  });
+});
+
+describe('a completion frame larger than the ring slot', () => {
+  /** HostQueues whose push refuses, as a ring does, any frame over `maxFrame` bytes. */
+  function slotLimited(maxFrame: number) {
+    const frames: Uint8Array[] = [];
+    const overflows: VrdmaError[] = [];
+    const queues = new HostQueues({
+      spec: unimemSpec,
+      codec,
+      push: async (frame) => {
+        if (frame.length > maxFrame) throw new VrdmaError('INTERNAL', 'frame exceeds a slot');
+        frames.push(frame);
+      },
+      maxFrame,
+      reap: async () => ({ completions: [] }),
+      holds: () => true,
+      finished: () => {},
+      onOverflow: (reason) => overflows.push(reason),
+    });
+    return { queues, frames, overflows };
+  }
+  const refusal = (token: number): PostedOutcome => ({
+    fn: writeFn,
+    token,
+    queue: 1,
+    error: new VrdmaError('TOO_LONG', ''),
+  });
+
+  it('lets the guest go with the reason, instead of dropping its completions unsaid', async () => {
+    const { queues, frames, overflows } = slotLimited(64);
+    queues.accept(refusal(0));
+    await until(() => overflows.length > 0, 200);
+    expect(frames).toEqual([]);
+    expect(overflows).toHaveLength(1);
+    expect(overflows[0]!.message).toMatch(/completion frame of poll takes \d+ bytes.*at most 64/);
+    expect(queues.held).toBe(0);
+  });
+
+  it('through a real host: the guest whose ring cannot take a completion leaves, saying why', async () => {
+    start();
+    const target = await remotePeer(4096);
+    // Posts fit these slots; Unimem's completion frame (190 bytes) does not.
+    const g = await shmGuest('narrow', 1 << 20, { slotCount: 64, slotSize: 160 });
+    const buffer = await g.device.alloc({ size: 4096 });
+    const { channel } = await g.device.openChannel({ depth: 8 });
+    await g.device.write({
+      channel,
+      local: { ...buffer.ref, length: 64 },
+      remote: target.address,
+      key: target.key,
+    });
+    const departed = await g.attached.departed;
+    expect(departed.reason).toMatch(/completion frame of poll takes 190 bytes.*at most 156/);
+    expect(departed.ledger).toEqual({ held: {}, bytes: 0, calls: 0, memory: 0 });
+  });
+
+  it('the shm channel tells the host how large a frame its ring takes', async () => {
+    const data = createChannelPair({ shape: { slotCount: 8, slotSize: 64 } });
+    expect(data.server.maxPushFrame).toBe(60);
+    await data.client.close();
+    await data.server.close();
   });
 });
 

@@ -19,6 +19,8 @@ export interface HostQueuesOptions {
   codec: Codec;
   /** Writes a completion frame into the guest's ring; resolves once it is there. */
   push: (frame: Uint8Array) => Promise<void>;
+  /** The largest frame `push` takes; a larger completion frame lets the guest go, with why. */
+  maxFrame?: number;
   reap: EngineReaper;
   /** Whether the guest holds a handle of a queue's kind (a refusal goes only to a queue it has). */
   holds(kind: string, handle: number): boolean;
@@ -184,15 +186,11 @@ export class HostQueues {
             reaped = await this.reapEngine(queue.wait, queue, handle, room);
           for (const entry of reaped) this.match(state, entry, entries);
         }
-        if (entries.length > 0 && !state.closed && !this.stopped)
-          await this.options.push(
-            this.options.codec.encodeResult(
-              queue.poll,
-              handle,
-              { [queue.entries]: entries },
-              FrameKind.Completion,
-            ),
-          );
+        if (entries.length > 0 && !state.closed && !this.stopped) {
+          const frame = this.frameOf(queue, handle, entries);
+          if (!frame) return;
+          await this.options.push(frame);
+        }
       }
     } catch {
       // The engine no longer knows the queue (released meanwhile, or the guest is leaving).
@@ -201,6 +199,35 @@ export class HostQueues {
     } finally {
       state.running = false;
     }
+  }
+
+  /**
+   * The completion frame of `entries`, or undefined when it is larger than the guest's ring
+   * takes (a spec whose poll result outgrows the ring's slots): the guest could never read it,
+   * so it is let go with the reason, never left waiting for completions that do not come.
+   */
+  private frameOf(
+    queue: CompiledQueue,
+    handle: number,
+    entries: Record<string, unknown>[],
+  ): Uint8Array | undefined {
+    const frame = this.options.codec.encodeResult(
+      queue.poll,
+      handle,
+      { [queue.entries]: entries },
+      FrameKind.Completion,
+    );
+    const limit = this.options.maxFrame ?? Number.POSITIVE_INFINITY;
+    if (frame.length <= limit) return frame;
+    this.stop();
+    this.options.onOverflow(
+      new VrdmaError(
+        'INTERNAL',
+        `a completion frame of ${queue.poll.name} takes ${frame.length} bytes; the guest's ` +
+          `ring takes frames of at most ${limit}`,
+      ),
+    );
+    return undefined;
   }
 
   private match(

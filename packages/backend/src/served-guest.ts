@@ -245,6 +245,7 @@ export class ServedGuest {
       spec,
       codec,
       push: push ?? (async () => {}),
+      maxFrame: connection.data?.maxPushFrame,
       // The host's own reaping goes through isolation only: it is no call of the guest's.
       reap: (fn, args) =>
         chain<SyncHandler>(

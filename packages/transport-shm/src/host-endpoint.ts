@@ -108,6 +108,10 @@ export class HostEndpoint implements ServerTransport {
     return this.disconnect.fired;
   }
 
+  get maxPushFrame(): number {
+    return this.producer.maxFrame;
+  }
+
   /** Writes a completion frame into the guest's ring; resolves once it is there. */
   push(frame: Uint8Array): Promise<void> {
     if (this.disconnect.fired) return Promise.resolve();
