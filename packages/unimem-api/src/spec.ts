@@ -137,6 +137,8 @@ export const unimemSpec = defineApi({
         bytes: 0,
         error: error.code,
       }),
+      // A wrong key and a wrong range end alike; the host counts them against the guest.
+      denied: (entry) => entry.status === 'no-permission',
     },
   },
   functions: {
