@@ -1,4 +1,4 @@
-import { createMemoryTransportPair, isVrdmaError } from '@vrdma/api-spec';
+import { createMemoryTransportPair, type Handle, isVrdmaError } from '@vrdma/api-spec';
 import { createMockCluster, type MockCluster } from '@vrdma/engine-mock';
 import { connect } from '@vrdma/frontend';
 import { createSharedRegion } from '@vrdma/memory';
@@ -39,7 +39,7 @@ async function remotePeer(size: number) {
 /** One guessed write, as a brute-forcing guest makes it: its completion, or how the call failed. */
 async function guess(
   device: UnimemSession,
-  channel: number,
+  channel: Handle<'Channel'>,
   local: { region: number; offset: number; length: number },
   remote: GlobalAddress,
   key: number,
