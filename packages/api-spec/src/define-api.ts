@@ -284,7 +284,7 @@ function compileFunction(
 }
 
 /**
- * The queues' part of the canonical form: only what shapes the wire (`refused` is code, and its
+ * The queues' part of the canonical form: only what shapes the wire (`refused` and `denied` are code, and
  * entries are checked by the layout); absent for APIs without queues, so their fingerprints hold.
  */
 function canonicalQueues(queues: Record<string, CompletionQueueDefinition>) {

@@ -21,6 +21,12 @@ export interface CompletionQueueDefinition<Err extends string = string> {
    * guest, with nothing queued). Without it a queue is bounded by the host and the engine only.
    */
   capacity?: { field: string; refusal: Err };
+  /**
+   * Whether a completion entry reports a failed access check (a wrong key or a wrong range):
+   * the host counts these per guest, audits them, and throttles a guest that keeps failing.
+   * Posted functions of a queue that has it are the guest's remote accesses.
+   */
+  denied?(entry: Record<string, unknown>): boolean;
 }
 
 /** A completion queue, checked against the functions that use it. */
@@ -29,6 +35,8 @@ export interface CompiledQueue {
   readonly token: string;
   refused(token: number, error: VrdmaError): unknown;
   readonly capacity?: { readonly field: string; readonly refusal: string };
+  /** Whether an entry reports a failed access check (see the definition's `denied`). */
+  readonly denied?: (entry: Record<string, unknown>) => boolean;
   /** Reaps without waiting: the host's first look, and the function whose result layout carries completions. */
   readonly poll: CompiledFunction;
   /** Reaps, waiting up to a timeout: what the host calls when the engine has nothing yet. */
@@ -141,6 +149,7 @@ export function planQueues(
       token: def.token,
       refused: def.refused,
       capacity: def.capacity,
+      ...(def.denied ? { denied: def.denied } : {}),
       poll: poll!,
       wait: wait!,
       entries: entries.field,

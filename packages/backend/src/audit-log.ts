@@ -3,7 +3,8 @@ export interface AuditRecord {
   at: number;
   guest: number;
   label: string;
-  kind: 'isolation' | 'quota' | 'attach' | 'detach';
+  /** `access`: a failed access check (wrong key or range), or a remote access refused for them. */
+  kind: 'isolation' | 'quota' | 'access' | 'attach' | 'detach';
   message: string;
 }
 

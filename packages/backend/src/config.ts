@@ -22,11 +22,26 @@ export const quotasSchema = z
   .strict();
 export type Quotas = z.infer<typeof quotasSchema>;
 
+/**
+ * How many failed access checks (a wrong key or range on a remote access) a guest may make:
+ * `budget` at once, then `refillPerSecond`; while it is spent, its remote accesses are refused
+ * with QUOTA_EXCEEDED, and after `disconnectAfter` failures and refusals together it is let go.
+ */
+export const deniedAccessSchema = z
+  .object({
+    budget: z.number().int().min(1).default(32),
+    refillPerSecond: z.number().min(0).default(1),
+    disconnectAfter: z.number().int().min(1).default(256),
+  })
+  .strict();
+export type DeniedAccessLimits = z.infer<typeof deniedAccessSchema>;
+
 export const hostConfigSchema = z
   .object({
     /** A name the host gives in its hello reply and its logs. */
     name: z.string().min(1).default('vrdma-host'),
     quotas: quotasSchema.default(quotasSchema.parse({})),
+    deniedAccess: deniedAccessSchema.default(deniedAccessSchema.parse({})),
     /** Scheduling weight by guest label (default 1): a guest of weight 2 gets twice the bytes. */
     weights: z.record(z.string(), z.number().positive()).default({}),
     /** Bytes a guest may post per scheduling round, times its weight. */

@@ -1,7 +1,10 @@
 export { type AttachWorkerOptions, attachWorker } from './attach/attach-worker.js';
 export { type HostListener, type ListenOptions, listen } from './attach/listen.js';
 export { AuditLog, type AuditRecord } from './audit-log.js';
+export { type AuditPrinterOptions, auditPrinter, formatAuditRecord } from './audit-printer.js';
 export {
+  type DeniedAccessLimits,
+  deniedAccessSchema,
   type HostConfig,
   type HostConfigInput,
   hostConfigSchema,

@@ -36,6 +36,9 @@ export interface GuestMetricsSnapshot {
   transports: { control: TransportCounters; data: TransportCounters };
   /** Bytes of data-plane posts the fair scheduler started, and of those while others waited. */
   scheduled: FlowStats;
+  /** Failed access checks (wrong key or range), and remote accesses refused for them. */
+  denied: number;
+  throttled: number;
 }
 
 /** What the host counts for one guest. */
@@ -56,6 +59,7 @@ export class GuestMetrics {
   snapshot(
     transports: GuestMetricsSnapshot['transports'],
     scheduled: Readonly<FlowStats>,
+    access: { denied: number; throttled: number } = { denied: 0, throttled: 0 },
   ): GuestMetricsSnapshot {
     return {
       calls: { ...this.calls },
@@ -68,6 +72,8 @@ export class GuestMetrics {
       },
       transports,
       scheduled: { ...scheduled },
+      denied: access.denied,
+      throttled: access.throttled,
     };
   }
 }

@@ -1,7 +1,10 @@
 import { VrdmaError } from '@vrdma/api-spec';
 
-/** What an operator is told about: a guest reaching for what is not its own, or over its quota. */
-export type RefusalKind = 'isolation' | 'quota';
+/**
+ * What an operator is told about: a guest reaching for what is not its own, over its quota, or
+ * out of its budget of failed access checks.
+ */
+export type RefusalKind = 'isolation' | 'quota' | 'access';
 
 /** A call the host refused on purpose; the audit interceptor records it. */
 export class Refusal extends VrdmaError {

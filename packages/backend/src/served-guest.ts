@@ -29,6 +29,7 @@ import {
   userInterceptor,
 } from './interceptor.js';
 import { audit } from './interceptors/audit.js';
+import { DeniedAccess } from './interceptors/denied-access.js';
 import { fairness } from './interceptors/fairness.js';
 import { isolation } from './interceptors/isolation.js';
 import { lease } from './interceptors/lease.js';
@@ -106,6 +107,7 @@ interface Greeted {
   /** The same API for posted frames: calls marked posted, outcomes to the completion queues. */
   posts: Dispatcher;
   queues: HostQueues;
+  access: DeniedAccess;
 }
 
 const preHelloCodec = createCodec(sessionSpec);
@@ -179,6 +181,7 @@ export class ServedGuest {
           data: { messages: data?.metrics.messages ?? 0, doorbells: data?.metrics.doorbells ?? 0 },
         },
         greeted?.scheduled ?? { bytes: 0, contendedBytes: 0 },
+        greeted?.access,
       ),
     };
   }
@@ -239,6 +242,13 @@ export class ServedGuest {
     const quota = new QuotaState();
     const weight = connection.weight ?? host.config.weights[this.label] ?? 1;
     const scheduled = host.scheduler.addFlow(this.id, weight);
+    const access = new DeniedAccess(
+      this.identity,
+      spec,
+      host.config.deniedAccess,
+      host.audit,
+      (reason) => void this.detach(reason),
+    );
     const codec = createCodec(spec);
     const push = connection.data?.push?.bind(connection.data);
     const queues = new HostQueues({
@@ -249,7 +259,7 @@ export class ServedGuest {
       // The host's own reaping goes through isolation only: it is no call of the guest's.
       reap: (fn, args) =>
         chain<SyncHandler>(
-          [isolation(objects)],
+          [isolation(objects), access.interceptor],
           engineCall(session),
         )({ guest: this.identity, spec, fn, args }),
       holds: (kind, handle) => objects.holds(kind, handle),
@@ -264,6 +274,7 @@ export class ServedGuest {
         metrics(this.metrics),
         audit(host.audit),
         ...host.interceptors.map(userInterceptor),
+        access.interceptor,
         quotas(host.config.quotas, objects, quota),
         queueLifetimes(queues),
         isolation(objects),
@@ -278,6 +289,7 @@ export class ServedGuest {
       quota,
       scheduled,
       queues,
+      access,
       api: createDispatcher(spec, implOf(spec, this.identity, handler, false)),
       posts: createDispatcher(spec, implOf(spec, this.identity, handler, true), {
         // Without a ring to write completions into, a posted call cannot be reported.

@@ -26,7 +26,7 @@ const FIRST_ADDRESS = 0x1000n;
 /** Where a transfer's remote side landed, or why it cannot happen. */
 export type RemoteTarget =
   | { ok: true; grant: Grant; view: Uint8Array }
-  | { ok: false; status: 'no-permission' | 'out-of-range' | 'node-down' };
+  | { ok: false; status: 'no-permission' | 'node-down' };
 
 interface NodeState {
   readonly engine: MockEngine;
@@ -143,8 +143,9 @@ export class MockCluster {
     if (!grant || !grants(grant.access, wanted)) return { ok: false, status: 'no-permission' };
     const { buffer } = grant;
     const start = nodeOffsetOf(address) - nodeOffsetOf(buffer.address);
+    // As on a real engine, a wrong range ends as a wrong key does.
     if (start < 0n || start + BigInt(length) > BigInt(buffer.size))
-      return { ok: false, status: 'out-of-range' };
+      return { ok: false, status: 'no-permission' };
     const at = buffer.offset + Number(start);
     return { ok: true, grant, view: buffer.region.bytes.subarray(at, at + length) };
   }

@@ -100,7 +100,7 @@ describe('hardware-like errors', () => {
     await put(a, { remote: offsetAddress(exported.address, 64 * 1024 - 1) });
     await put(a, { remote: offsetAddress(exported.address, -1) });
     const done = await reap(a, channel, 2);
-    expect(done.map((c) => c.status)).toEqual(['out-of-range', 'out-of-range']);
+    expect(done.map((c) => c.status)).toEqual(['no-permission', 'no-permission']);
   });
 
   it('TOO_LONG: a transfer over the engine maximum, a channel deeper than allowed', async () => {

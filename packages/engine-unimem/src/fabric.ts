@@ -3,8 +3,11 @@
  * processes or hosts through a link. The DMA engine sees only this.
  */
 
-/** Why a remote side refused a transfer, or failed it. */
-export type RemoteFailure = 'no-permission' | 'out-of-range' | 'node-down';
+/**
+ * Why a remote side refused a transfer, or failed it. A wrong key and a wrong range are one
+ * failure, 'no-permission', so that a caller cannot find a key first and its range after.
+ */
+export type RemoteFailure = 'no-permission' | 'node-down';
 
 /** The owner's consent to one transfer: the bytes it may touch, held until released. */
 export type Admission =

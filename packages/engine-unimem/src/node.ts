@@ -68,11 +68,12 @@ export class UnimemNode implements UnimemEngine, MemoryOwner {
   admit(key: number, nodeOffset: bigint, length: number, wanted: 'read' | 'write'): Admission {
     if (!this.alive) return { ok: false, status: 'node-down' };
     const grant = this.keys.lookup(key);
+    // A wrong range ends as a wrong key does: a caller cannot learn a key first and its range after.
     if (!grant || !grants(grant.access, wanted)) return { ok: false, status: 'no-permission' };
     const { buffer } = grant;
     // Node offsets stay below 2^48: exact as doubles, and cheaper than bigint arithmetic.
     const at = Number(nodeOffset) - buffer.nodeOffset;
-    if (at < 0 || at + length > buffer.size) return { ok: false, status: 'out-of-range' };
+    if (at < 0 || at + length > buffer.size) return { ok: false, status: 'no-permission' };
     buffer.hold();
     let held = true;
     return {

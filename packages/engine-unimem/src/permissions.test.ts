@@ -57,6 +57,33 @@ describe('remote access through exported keys', () => {
     expect((await reap(a, channel, 1))[0]!.status).toBe('no-permission');
   });
 
+  it('a wrong key and a wrong range end alike, so a key cannot be found before its range', async () => {
+    const { a, b, target, source, channel } = await pair();
+    const exported = await b.exportBuffer({ buffer: target.buffer, access: 'read-write' });
+    const empty = { ...source.ref, length: 0 };
+    const small = { ...source.ref, length: 64 };
+    const wrongKey = (exported.key ^ 0x5a5a) >>> 0;
+    const past = offsetAddress(exported.address, 64 * 1024 + 64);
+    const before = offsetAddress(exported.address, -64);
+    const probes = [
+      { local: empty, remote: exported.address, key: wrongKey },
+      { local: empty, remote: past, key: exported.key },
+      { local: small, remote: exported.address, key: wrongKey },
+      { local: small, remote: past, key: exported.key },
+      { local: small, remote: before, key: exported.key },
+      { local: small, remote: past, key: wrongKey },
+    ];
+    const seen: string[] = [];
+    for (const kind of ['read', 'write'] as const) {
+      for (const probe of probes) {
+        await a[kind]({ channel, ...probe });
+        const [done] = await reap(a, channel, 1);
+        seen.push(JSON.stringify({ status: done!.status, bytes: done!.bytes, error: done!.error }));
+      }
+    }
+    expect(new Set(seen)).toEqual(new Set([JSON.stringify({ status: 'no-permission', bytes: 0 })]));
+  });
+
   it('revoke stops transfers queued after it; one already under way finishes', async () => {
     const { a, b, target, source, channel } = await pair();
     const { key, address } = await b.exportBuffer({ buffer: target.buffer, access: 'write' });

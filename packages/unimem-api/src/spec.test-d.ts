@@ -38,7 +38,7 @@ describe('types derived from the Unimem spec', () => {
     expectTypeOf(await api.poll({ channel })).toEqualTypeOf<{
       completions: Array<{
         transfer: number;
-        status: 'ok' | 'no-permission' | 'out-of-range' | 'node-down' | 'canceled' | 'refused';
+        status: 'ok' | 'no-permission' | 'node-down' | 'canceled' | 'refused';
         bytes: number;
         error?: UnimemErrorCode | undefined;
       }>;

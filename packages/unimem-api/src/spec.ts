@@ -15,10 +15,12 @@ export const MAX_COMPLETIONS = 16;
 /** How a finished transfer ended. */
 export const completionStatus = z.enum([
   'ok',
-  /** The key does not grant this access, or was revoked before the transfer was queued. */
+  /**
+   * The key does not grant this access, was revoked before the transfer was queued, or the
+   * remote range is not inside the buffer it exports: one status for all, so that a caller
+   * cannot tell a wrong key from a wrong range (and find a key first, its range after).
+   */
   'no-permission',
-  /** The remote range is not inside the buffer the key exports. */
-  'out-of-range',
   /** The remote node went away before the transfer finished. */
   'node-down',
   /** The channel was closed (or its owner detached) before the transfer finished. */
@@ -110,7 +112,7 @@ const completions = z.object({
  *
  * Validation of the caller's own side (handles, local buffer, length, alignment, a remote node
  * that is not in the cluster: OUT_OF_RANGE) fails the call itself; what only the remote side can
- * know (key, range, node down) is reported in the transfer's completion.
+ * know (key or range: 'no-permission'; node down) is reported in the transfer's completion.
  */
 export const unimemSpec = defineApi({
   name: 'unimem',
@@ -135,6 +137,8 @@ export const unimemSpec = defineApi({
         bytes: 0,
         error: error.code,
       }),
+      // A wrong key and a wrong range end alike; the host counts them against the guest.
+      denied: (entry) => entry.status === 'no-permission',
     },
   },
   functions: {

@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  auditPrinter,
   createHost,
   type HostConfigInput,
   type HostListener,
@@ -88,11 +89,8 @@ export async function runHost(
   const host = createHost({
     services: [service(unimemSpec, engine)],
     config: hostConfig,
-    onAudit: (record) => {
-      if (record.kind === 'isolation' || record.kind === 'quota')
-        out.note(`audit: guest ${record.label}: ${record.message}`);
-      else out.note(`${record.kind}: guest ${record.label} (${record.guest}): ${record.message}`);
-    },
+    // Refusals a guest causes are printed rationed per guest; `stats` shows the full record.
+    onAudit: auditPrinter((line) => out.note(line)),
   });
   let listener: HostListener;
   try {

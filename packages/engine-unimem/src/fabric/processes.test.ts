@@ -177,7 +177,7 @@ describe('a cluster of three processes over the TCP fabric', () => {
     expect(
       (await transfer('write', source.ref, offsetAddress(writable.address, 1), writable.key))
         .status,
-    ).toBe('out-of-range');
+    ).toBe('no-permission');
     expect(await child(1).request({ op: 'check', ref: remote.ref, seed: 31 })).toBe(-1);
     await child(1).request({ op: 'revoke', key: writable.key });
     expect((await transfer('write', source.ref, writable.address, writable.key)).status).toBe(

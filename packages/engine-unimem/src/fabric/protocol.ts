@@ -31,7 +31,9 @@ export const MessageType = {
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
-const STATUS_CODES = ['ok', 'no-permission', 'out-of-range', 'node-down'] as const;
+// Code 2 was 'out-of-range': a wrong range now ends as a wrong key, 'no-permission'; the code
+// stays unused so that 'node-down' keeps its number.
+const STATUS_CODES = ['ok', 'no-permission', undefined, 'node-down'] as const;
 export type WireStatus = 'ok' | RemoteFailure;
 
 export function statusCode(status: WireStatus): number {

@@ -126,7 +126,7 @@ export class ServedConnection {
       throw new ProtocolError(`request ${h.request} is already in progress`);
     if (this.writes.size + this.reads.size >= MAX_IN_PROGRESS)
       throw new ProtocolError(`more than ${MAX_IN_PROGRESS} requests in progress`);
-    if (nodeOf(h.address) !== this.owner.node) return { ok: false, status: 'out-of-range' };
+    if (nodeOf(h.address) !== this.owner.node) return { ok: false, status: 'no-permission' };
     return this.owner.admit(h.key, nodeOffsetOf(h.address), h.length, wanted);
   }
 

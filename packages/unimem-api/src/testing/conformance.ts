@@ -344,7 +344,7 @@ export function describeUnimemConformance(target: ConformanceTarget): void {
         offsetAddress(target.address, 1),
         target.key,
       );
-      expect(past.status).toBe('out-of-range');
+      expect(past.status).toBe('no-permission');
       const { channel } = await a.openChannel();
       const outside = { ...source.ref, length: 101 };
       await transferRefused(
