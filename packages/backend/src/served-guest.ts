@@ -251,17 +251,18 @@ export class ServedGuest {
     );
     const codec = createCodec(spec);
     const push = connection.data?.push?.bind(connection.data);
+    // The host's own reaping goes through isolation and the denial count only: it is no call
+    // of the guest's. Built once: the queues reap on every turn a guest's posts are in flight.
+    const reaper = chain<SyncHandler>(
+      [isolation(objects), access.interceptor],
+      engineCall(session),
+    );
     const queues = new HostQueues({
       spec,
       codec,
       push: push ?? (async () => {}),
       maxFrame: connection.data?.maxPushFrame,
-      // The host's own reaping goes through isolation only: it is no call of the guest's.
-      reap: (fn, args) =>
-        chain<SyncHandler>(
-          [isolation(objects), access.interceptor],
-          engineCall(session),
-        )({ guest: this.identity, spec, fn, args }),
+      reap: (fn, args) => reaper({ guest: this.identity, spec, fn, args }),
       holds: (kind, handle) => objects.holds(kind, handle),
       finished: (bytes) => host.scheduler.finished(this.id, bytes),
       onOverflow: (reason) => void this.detach(reason),
