@@ -18,6 +18,12 @@ export const quotasSchema = z
       .default(256 * 1024 * 1024),
     /** Calls of a guest the host serves at once (waits included). */
     calls: z.number().int().min(1).default(1024),
+    /**
+     * Guests a shared table (a kind the spec marks `shared`, e.g. a node's key table) is split
+     * among: a guest may hold capacity / sharers of it, whatever its per-kind limit says, so up
+     * to this many guests each get their share however the others behave.
+     */
+    sharers: z.number().int().min(1).default(128),
   })
   .strict();
 export type Quotas = z.infer<typeof quotasSchema>;

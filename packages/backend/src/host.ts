@@ -14,6 +14,7 @@ import {
 } from './served-guest.js';
 import type { Service } from './service.js';
 import { ServiceRegistry } from './service-registry.js';
+import { tableShares } from './table-shares.js';
 
 export interface AttachedGuest {
   readonly id: number;
@@ -59,6 +60,7 @@ export function createHost(options: HostOptions): Host {
   const services = new ServiceRegistry(options.services);
   const audit = new AuditLog(config.auditCapacity, options.onAudit);
   const owners = new Map<Service, CapabilityOwners>();
+  const shares = new Map(services.all.map((s) => [s, tableShares(s, config.quotas.sharers)]));
   const context: HostContext = {
     config,
     services,
@@ -71,6 +73,7 @@ export function createHost(options: HostOptions): Host {
       }
       return table;
     },
+    sharesOf: (service) => shares.get(service)!,
     // A guest's posts in flight are bounded by its call quota; the scheduler holds no more.
     scheduler: new FairScheduler(config.quantumBytes, {
       maxQueued: config.quotas.calls,

@@ -40,6 +40,7 @@ import { GuestMetrics, type GuestMetricsSnapshot } from './metrics.js';
 import type { Service } from './service.js';
 import type { ServiceRegistry } from './service-registry.js';
 import { createHandshake, type Hello } from './session-handshake.js';
+import type { TableShare } from './table-shares.js';
 
 /** A guest as its transports deliver it to the host. */
 export interface GuestConnection {
@@ -82,6 +83,8 @@ export interface HostContext {
   readonly services: ServiceRegistry;
   readonly handles: HandleTable;
   capabilitiesOf(service: Service): CapabilityOwners;
+  /** Each guest's share of the service's engine tables that all its tenants share. */
+  sharesOf(service: Service): ReadonlyMap<string, TableShare>;
   readonly scheduler: FairScheduler;
   readonly audit: AuditLog;
   readonly interceptors: readonly HostInterceptor[];
@@ -276,7 +279,7 @@ export class ServedGuest {
         audit(host.audit),
         ...host.interceptors.map(userInterceptor),
         access.interceptor,
-        quotas(host.config.quotas, objects, quota),
+        quotas(host.config.quotas, objects, quota, host.sharesOf(service)),
         queueLifetimes(queues),
         isolation(objects),
         fairness(host.scheduler),
