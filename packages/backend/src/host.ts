@@ -15,6 +15,7 @@ import {
 import type { Service } from './service.js';
 import { ServiceRegistry } from './service-registry.js';
 import { tableShares } from './table-shares.js';
+import { WeightGrants } from './weight-grants.js';
 
 export interface AttachedGuest {
   readonly id: number;
@@ -42,6 +43,11 @@ export interface Host {
   /** The APIs served, as `name vN (fingerprint)`. */
   readonly serves: string;
   attach(connection: GuestConnection): AttachedGuest;
+  /**
+   * The scheduling weight a secret token earns (config `weightGrants`): 1 without a token,
+   * PERMISSION_DENIED for a token no grant knows.
+   */
+  weightOf(token: string | undefined): number;
   guests(): GuestInfo[];
   /** The last guests that left, with what they held when cleanup finished (should be nothing). */
   departed(): DepartedGuest[];
@@ -60,6 +66,7 @@ export function createHost(options: HostOptions): Host {
   const services = new ServiceRegistry(options.services);
   const audit = new AuditLog(config.auditCapacity, options.onAudit);
   const owners = new Map<Service, CapabilityOwners>();
+  const grants = new WeightGrants(config.weightGrants);
   const shares = new Map(services.all.map((s) => [s, tableShares(s, config.quotas.sharers)]));
   const context: HostContext = {
     config,
@@ -150,6 +157,7 @@ export function createHost(options: HostOptions): Host {
     audit,
     serves: services.describe(),
     attach,
+    weightOf: (token) => grants.weightOf(token),
     guests: () => [...live.values()].map((g) => g.info()),
     departed: () => [...gone],
     async close() {

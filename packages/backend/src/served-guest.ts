@@ -52,7 +52,7 @@ export interface GuestConnection {
   data?: ServerTransport;
   /** The guest's shared memory: its buffers live there, and only there. Needed by APIs with buffers. */
   memory?: Region;
-  /** Overrides the weight the config gives this label. */
+  /** Overrides the weight the config gives this label (a socket guest's: what its token earned). */
   weight?: number;
 }
 
@@ -67,6 +67,8 @@ export interface LedgerSnapshot extends Holdings {
 export interface GuestInfo {
   id: number;
   label: string;
+  /** Its scheduling weight. */
+  weight: number;
   /** The API the guest said hello for (undefined before its hello). */
   api?: string;
   ledger: LedgerSnapshot;
@@ -166,12 +168,17 @@ export class ServedGuest {
     return this.identity.label;
   }
 
+  get weight(): number {
+    return this.options.connection.weight ?? this.options.host.config.weights[this.label] ?? 1;
+  }
+
   info(): GuestInfo {
     const { control, data } = this.options.connection;
     const greeted = this.greeted;
     return {
       id: this.id,
       label: this.label,
+      weight: this.weight,
       api: greeted?.service.spec.name,
       ledger: {
         ...(greeted ? greeted.objects.holdings() : { ...NOTHING_HELD, held: {} }),
@@ -243,8 +250,7 @@ export class ServedGuest {
       connection.memory ? [connection.memory] : [],
     );
     const quota = new QuotaState();
-    const weight = connection.weight ?? host.config.weights[this.label] ?? 1;
-    const scheduled = host.scheduler.addFlow(this.id, weight);
+    const scheduled = host.scheduler.addFlow(this.id, this.weight);
     const access = new DeniedAccess(
       this.identity,
       spec,
