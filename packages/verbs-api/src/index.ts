@@ -9,12 +9,16 @@ export type {
   VerbsSession,
   VerbsSessionOptions,
 } from './engine.js';
+export { Mailbox, type OutOfBand, outOfBandPair } from './out-of-band.js';
 export {
+  DEFAULT_PING_PONG_SIZES,
   type PingPongOptions,
   type PingPongResult,
+  type PingPongSideResult,
   type PingPongStep,
   pingPongPattern,
   runPingPong,
+  runPingPongSide,
 } from './ping-pong.js';
 export { type RemoteVerbsSession, type VerbsConnection, verbsSession } from './remote-session.js';
 export {

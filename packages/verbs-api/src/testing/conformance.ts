@@ -93,12 +93,16 @@ export function describeVerbsConformance(target: VerbsConformanceTarget): void {
       const b = await openOn(1);
       const sizes = [1, 7, 4096, 65_537];
       const result = await runPingPong(a, b, { sizes, rounds: 2 });
-      // Per size and round: send, recv, send, recv, write, read; every one a success.
-      expect(result.steps).toHaveLength(sizes.length * 2 * 6);
-      expect(result.steps.every((s) => s.status === 'success' && s.byteLen === s.size)).toBe(true);
-      expect(result.bytesVerified).toBe(2 * 4 * sizes.reduce((x, y) => x + y, 0));
+      // Per size and round, A: send, pong received, write, read; B: ping received, send.
+      expect(result.a.steps).toHaveLength(sizes.length * 2 * 4);
+      expect(result.b.steps).toHaveLength(sizes.length * 2 * 2);
+      const steps = [...result.a.steps, ...result.b.steps];
+      expect(steps.every((s) => s.status === 'success' && s.byteLen === s.size)).toBe(true);
+      const total = sizes.reduce((x, y) => x + y, 0);
+      expect(result.a.bytesVerified).toBe(2 * 2 * total);
+      expect(result.b.bytesVerified).toBe(2 * 2 * total);
       const again = await runPingPong(a, b, { sizes, rounds: 2 });
-      expect(again.digest).toBe(result.digest);
+      expect(again).toEqual(result);
     });
 
     it('moves queue pairs RESET → INIT → RTR → RTS and refuses any other move', async () => {
