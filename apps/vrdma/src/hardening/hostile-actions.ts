@@ -127,7 +127,7 @@ export function hostileAction(functionCount: number): fc.Arbitrary<HostileAction
       arbitrary: fc.record({
         t: fc.constant('ring' as const),
         ring: fc.constantFrom('control' as const, 'data' as const),
-        at: fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 4095 }) }, fc.nat({ max: 1 << 20 })),
+        at: fc.oneof({ weight: 4, arbitrary: fc.nat({ max: 16_383 }) }, fc.nat({ max: 1 << 20 })),
         bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }),
       }),
     },

@@ -111,12 +111,13 @@ export class HostileGuest<S extends ApiSpec> {
         const region =
           action.ring === 'control' ? this.guest.regions.control : this.guest.regions.data;
         const at = action.at % (region.bytes.length - action.bytes.length);
+        // A call in flight while the garbage lands: the host is mid-chain, mid-frame.
+        const inFlight = settle(() => this.profile.ping(this.guest.connection), isGone, 2_000);
         region.bytes.set(action.bytes, at);
         this.guest.kick();
         this.spent = true;
         // Its own ring may now be beyond use: any answer, or none, is the guest's own loss.
-        const outcome = await settle(() => this.profile.ping(this.guest.connection), isGone, 2_000);
-        return outcome;
+        return inFlight;
       }
       case 'socket': {
         this.guest.socket.write(action.bytes);
