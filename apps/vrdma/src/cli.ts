@@ -8,7 +8,7 @@ import { defaultSocketPath, operatorSocketPath, runHost } from './commands/host.
 import { FileError } from './commands/json-file.js';
 import { consoleOutput, type Output } from './commands/output.js';
 import { runStats } from './commands/stats.js';
-import { readToken } from './commands/token.js';
+import { readFabricSecret, readToken } from './commands/token.js';
 
 /** Exit codes: 0 success, 1 the run found a problem (data mismatch), 2 usage, 3 failure. */
 export const EXIT = { ok: 0, problem: 1, usage: 2, failure: 3 } as const;
@@ -158,6 +158,10 @@ export function buildProgram(
       'engine-unimem cluster file: this host is one node of a TCP cluster',
     )
     .option('--node <id>', "this host's node id", nonNegativeInt)
+    .option(
+      '--fabric-secret <file>',
+      "a file holding the cluster's shared secret (or env VRDMA_FABRIC_SECRET); nodes prove they hold it",
+    )
     .option('--quota-buffers <n>', 'buffers per guest', nonNegativeInt)
     .option('--quota-bytes <bytes>', 'bytes of buffers per guest', byteSizeUnbounded)
     .option('--quota-channels <n>', 'channels per guest', nonNegativeInt)
@@ -181,6 +185,7 @@ export function buildProgram(
         nodes: number;
         cluster?: string;
         node?: number;
+        fabricSecret?: string;
         quotaBuffers?: number;
         quotaBytes?: number;
         quotaChannels?: number;
@@ -206,6 +211,7 @@ export function buildProgram(
             nodes: o.nodes,
             cluster: o.cluster,
             node: o.node,
+            fabricSecret: readFabricSecret(o.fabricSecret),
             quotas,
             weightGrants: o.weightGrant,
             leaseMs: o.lease,

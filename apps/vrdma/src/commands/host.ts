@@ -41,6 +41,8 @@ export interface HostCommandOptions {
   nodes: number;
   cluster?: string;
   node?: number;
+  /** The fabric's shared secret (overrides the cluster file's). */
+  fabricSecret?: string;
   /** Unimem's kinds by their flags, bytes of buffers and calls in flight, per guest. */
   quotas: { buffers?: number; bytes?: number; channels?: number; keys?: number; calls?: number };
   /** Weights granted to guests that present the token of a digest. */
@@ -85,7 +87,18 @@ export async function runHost(
   if (options.cluster) {
     if (options.node === undefined) throw new Error('--cluster needs --node <id>');
     const cluster = readJsonFile(options.cluster, 'cluster file', clusterConfigSchema);
-    const node = await startTcpNode({ cluster, node: options.node, config: engineConfig });
+    const secret = options.fabricSecret ?? cluster.secret;
+    if (secret === undefined)
+      out.note(
+        'fabric: no secret (--fabric-secret, VRDMA_FABRIC_SECRET or the cluster file): any process that reaches the port joins as a node',
+      );
+    const node = await startTcpNode({
+      cluster,
+      node: options.node,
+      config: engineConfig,
+      secret,
+      log: (line) => out.note(line),
+    });
     engine = node.engine;
     shutdownEngine = () => node.shutdown();
     where = `node ${options.node} of a ${cluster.nodes.length}-node TCP cluster`;
