@@ -1,0 +1,74 @@
+import {
+  connectQp,
+  createEndpoint,
+  Mailbox,
+  type PingPongOptions,
+  runPingPongSide,
+  type VerbsSession,
+} from '@vrdma/verbs-api';
+
+/** What the composition root asks of a verbs guest. */
+export type VerbsGuestCommand =
+  | { kind: 'ping-pong'; role: 'a' | 'b'; options: PingPongOptions }
+  /** An out-of-band message from the other side of a ping-pong, relayed. */
+  | { kind: 'oob'; message: Record<string, unknown> }
+  /** Sets up two connected queue pairs with a receive posted and a SEND waiting for a receive. */
+  | { kind: 'hold-in-flight' };
+
+/** What a verbs guest tells the composition root. */
+export type VerbsGuestReport =
+  | { kind: 'ready' }
+  | { kind: 'oob'; message: Record<string, unknown> }
+  | { kind: 'result'; result: unknown }
+  | { kind: 'failed'; message: string };
+
+export interface GuestPort {
+  send(report: VerbsGuestReport): void;
+  onMessage(listener: (command: VerbsGuestCommand) => void): void;
+}
+
+/**
+ * The verbs application of a guest, thread or process alike: it says it is ready, then runs
+ * the commands it gets, on its remoted device, and reports. Out-of-band messages of the
+ * ping-pong go through the composition root, as an application's socket would carry them.
+ */
+export function serveVerbsGuest(device: VerbsSession, port: GuestPort): void {
+  const inbox = new Mailbox();
+  const report = (work: Promise<unknown>) =>
+    work.then(
+      (result) => port.send({ kind: 'result', result }),
+      (error: unknown) =>
+        port.send({
+          kind: 'failed',
+          message: error instanceof Error ? error.message : String(error),
+        }),
+    );
+  port.onMessage((command) => {
+    if (command.kind === 'oob') inbox.put(command.message);
+    else if (command.kind === 'ping-pong')
+      void report(
+        runPingPongSide(
+          device,
+          command.role,
+          { send: (message) => port.send({ kind: 'oob', message }), receive: () => inbox.take() },
+          command.options,
+        ),
+      );
+    else void report(holdInFlight(device));
+  });
+  port.send({ kind: 'ready' });
+}
+
+/** Two queue pairs of this guest connected to each other, with work the peer never completes. */
+async function holdInFlight(device: VerbsSession): Promise<unknown> {
+  const one = await createEndpoint(device, { regionBytes: 4096 });
+  const two = await createEndpoint(device, { regionBytes: 4096 });
+  await connectQp(device, one.qp, two.self);
+  await connectQp(device, two.qp, one.self);
+  const local = { ...one.region.ref, length: 1024 };
+  // No receive on `two`: the SEND waits for one, as an RC requester retries receiver-not-ready.
+  await device.postSend({ cq: one.cq, qp: one.qp, opcode: 'send', local, lkey: one.region.lkey });
+  await device.postRecv({ cq: one.cq, qp: one.qp, local, lkey: one.region.lkey });
+  const { completions } = await device.pollCq({ cq: one.cq });
+  return { polled: completions.length, state: (await device.queryQp({ qp: one.qp })).state };
+}
