@@ -4,6 +4,7 @@ import { runBenchCommand } from './commands/bench.js';
 import { runDemo } from './commands/demo.js';
 import { runGuest } from './commands/guest.js';
 import { defaultSocketPath, runHost } from './commands/host.js';
+import { HOST_APIS, type HostApi } from './commands/host-services.js';
 import { FileError } from './commands/json-file.js';
 import { consoleOutput, type Output } from './commands/output.js';
 import { runStats } from './commands/stats.js';
@@ -55,6 +56,14 @@ function bytesUpTo(max: number) {
     if (n < 1 || n > max) throw new InvalidArgumentError(`expected 1 byte to ${max} bytes`);
     return n;
   };
+}
+/** `unimem,verbs`: the APIs a host serves, each known, at least one. */
+function apiList(value: string): HostApi[] {
+  const names = value.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !(HOST_APIS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0)
+    throw new InvalidArgumentError(`expected some of ${HOST_APIS.join(', ')}`);
+  return names as HostApi[];
 }
 const byteSize = bytesUpTo(64 << 20);
 const byteSizeUnbounded = bytesUpTo(2 ** 40);
@@ -162,8 +171,12 @@ export function buildProgram(
     .option('--quota-calls <n>', 'calls in flight per guest', positiveInt)
     .option('--weight <label=w>', 'scheduling weight of a guest label (repeatable)', weight, {})
     .option('--lease <ms>', 'detach a guest silent this long (0: never)', nonNegativeInt)
+    .option('--api <names>', `APIs to serve, comma-separated: ${HOST_APIS.join(', ')}`, apiList, [
+      ...HOST_APIS,
+    ])
     .action(function (this: Command) {
       const o = this.opts<{
+        api: HostApi[];
         socket: string;
         config?: string;
         nodes: number;
@@ -195,6 +208,7 @@ export function buildProgram(
             quotas,
             weights: o.weight,
             leaseMs: o.lease,
+            apis: o.api,
           },
           out,
         ),

@@ -7,7 +7,6 @@ import {
   type HostListener,
   hostConfigSchema,
   listen,
-  service,
 } from '@vrdma/backend';
 import {
   clusterConfigSchema,
@@ -16,8 +15,9 @@ import {
   engineConfigSchema,
   startTcpNode,
 } from '@vrdma/engine-unimem';
-import { type UnimemEngine, unimemSpec } from '@vrdma/unimem-api';
+import type { UnimemEngine } from '@vrdma/unimem-api';
 import { z } from 'zod';
+import { HOST_APIS, type HostApi, hostServices } from './host-services.js';
 import { readJsonFile } from './json-file.js';
 import type { Output } from './output.js';
 
@@ -35,6 +35,8 @@ export interface HostCommandOptions {
   quotas: { buffers?: number; bytes?: number; channels?: number; keys?: number; calls?: number };
   weights: Record<string, number>;
   leaseMs?: number;
+  /** The APIs served (default: every one of HOST_APIS). */
+  apis?: readonly HostApi[];
 }
 
 // Strict at every level: a misspelt key is refused by name, never silently ignored.
@@ -87,7 +89,7 @@ export async function runHost(
   }
 
   const host = createHost({
-    services: [service(unimemSpec, engine)],
+    services: hostServices(engine, options.apis ?? HOST_APIS),
     config: hostConfig,
     // Refusals a guest causes are printed rationed per guest; `stats` shows the full record.
     onAudit: auditPrinter((line) => out.note(line)),
@@ -106,7 +108,9 @@ export async function runHost(
     await shutdownEngine();
     throw error;
   }
-  out.line(`vrdma host listening on ${options.socket} (${where}); stop with Ctrl-C`);
+  out.line(
+    `vrdma host listening on ${options.socket} (${where}; serves ${host.serves}); stop with Ctrl-C`,
+  );
 
   const signal = await new Promise<string>((resolve) => {
     signals.once('SIGINT', () => resolve('SIGINT'));
