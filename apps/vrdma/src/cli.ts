@@ -133,16 +133,26 @@ export function buildProgram(
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
     .addOption(guestsOption())
+    .addOption(
+      new Option('--api <name>', 'the API measured').choices(['unimem', 'verbs']).default('unimem'),
+    )
     .action(function (this: Command) {
       const o = this.opts<{
         quick?: boolean;
         json?: boolean;
         report?: string;
         guests: 'thread' | 'process';
+        api: 'unimem' | 'verbs';
       }>();
       return run(() =>
         runBenchCommand(
-          { quick: o.quick === true, json: o.json === true, report: o.report, guests: o.guests },
+          {
+            quick: o.quick === true,
+            json: o.json === true,
+            report: o.report,
+            guests: o.guests,
+            api: o.api,
+          },
           out,
         ),
       )();

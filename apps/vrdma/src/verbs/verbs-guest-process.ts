@@ -6,6 +6,7 @@
  */
 import { connectToHost } from '@vrdma/frontend';
 import { verbsSession, verbsSpec } from '@vrdma/verbs-api';
+import { transportCounters } from '../compose/transport-counters.js';
 import { serveVerbsGuest, type VerbsGuestCommand } from './verbs-guest-program.js';
 
 const [path, label, memoryBytes] = process.argv.slice(2);
@@ -16,10 +17,14 @@ try {
   await device.open();
   process.on('disconnect', () => process.exit(0));
   device.connection.onDisconnect(() => process.exit(0));
-  serveVerbsGuest(device, {
-    send: (report) => process.send?.(report),
-    onMessage: (listener) => process.on('message', (m: VerbsGuestCommand) => listener(m)),
-  });
+  serveVerbsGuest(
+    device,
+    {
+      send: (report) => process.send?.(report),
+      onMessage: (listener) => process.on('message', (m: VerbsGuestCommand) => listener(m)),
+    },
+    () => transportCounters(device.connection),
+  );
 } catch (error) {
   process.stderr.write(
     `guest ${label}: ${error instanceof Error ? error.message : String(error)}\n`,

@@ -6,6 +6,13 @@ import {
   runPingPongSide,
   type VerbsSession,
 } from '@vrdma/verbs-api';
+import type { TransportCounters } from '../workloads/requests.js';
+import {
+  rdmaWriteBandwidth,
+  type VerbsPeer,
+  verbsControlCosts,
+  writerEndpoint,
+} from './verbs-workloads.js';
 
 /** What the composition root asks of a verbs guest. */
 export type VerbsGuestCommand =
@@ -13,7 +20,14 @@ export type VerbsGuestCommand =
   /** An out-of-band message from the other side of a ping-pong, relayed. */
   | { kind: 'oob'; message: Record<string, unknown> }
   /** Sets up two connected queue pairs with a receive posted and a SEND waiting for a receive. */
-  | { kind: 'hold-in-flight' };
+  | { kind: 'hold-in-flight' }
+  /** Bench: an endpoint to write from; answers where the peer connects back. */
+  | { kind: 'bench-endpoint'; regionBytes: number }
+  /** Bench: connects the endpoint to the peer. */
+  | { kind: 'bench-connect'; peer: VerbsPeer }
+  | { kind: 'bench-bandwidth'; size: number; budget: { minBytes: number; minOps: number } }
+  | { kind: 'bench-control'; rounds: number }
+  | { kind: 'transport-counters' };
 
 /** What a verbs guest tells the composition root. */
 export type VerbsGuestReport =
@@ -32,8 +46,31 @@ export interface GuestPort {
  * the commands it gets, on its remoted device, and reports. Out-of-band messages of the
  * ping-pong go through the composition root, as an application's socket would carry them.
  */
-export function serveVerbsGuest(device: VerbsSession, port: GuestPort): void {
+export function serveVerbsGuest(
+  device: VerbsSession,
+  port: GuestPort,
+  counters: () => TransportCounters,
+): void {
   const inbox = new Mailbox();
+  let writer: Awaited<ReturnType<typeof writerEndpoint>> | undefined;
+  let peer: VerbsPeer | undefined;
+  const bench = async (command: VerbsGuestCommand): Promise<unknown> => {
+    switch (command.kind) {
+      case 'bench-endpoint':
+        writer = await writerEndpoint(device, command.regionBytes);
+        return writer.end.self;
+      case 'bench-connect':
+        peer = command.peer;
+        await writer!.connect(peer);
+        return 'connected';
+      case 'bench-bandwidth':
+        return rdmaWriteBandwidth(device, writer!.end, peer!, command.size, command.budget);
+      case 'bench-control':
+        return verbsControlCosts(device, command.rounds);
+      default:
+        return counters();
+    }
+  };
   const report = (work: Promise<unknown>) =>
     work.then(
       (result) => port.send({ kind: 'result', result }),
@@ -54,7 +91,8 @@ export function serveVerbsGuest(device: VerbsSession, port: GuestPort): void {
           command.options,
         ),
       );
-    else void report(holdInFlight(device));
+    else if (command.kind === 'hold-in-flight') void report(holdInFlight(device));
+    else void report(bench(command));
   });
   port.send({ kind: 'ready' });
 }

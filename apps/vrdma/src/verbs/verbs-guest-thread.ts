@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { connectInWorker } from '@vrdma/frontend';
 import { verbsSession, verbsSpec } from '@vrdma/verbs-api';
+import { transportCounters } from '../compose/transport-counters.js';
 import { serveVerbsGuest, type VerbsGuestCommand } from './verbs-guest-program.js';
 
 const { label } = workerData as { label: string };
@@ -13,7 +14,11 @@ const port = parentPort!;
 const device = verbsSession(await connectInWorker({ spec: verbsSpec, label }));
 await device.open();
 device.connection.onDisconnect(() => process.exit(0));
-serveVerbsGuest(device, {
-  send: (report) => port.postMessage(report),
-  onMessage: (listener) => port.on('message', (m: VerbsGuestCommand) => listener(m)),
-});
+serveVerbsGuest(
+  device,
+  {
+    send: (report) => port.postMessage(report),
+    onMessage: (listener) => port.on('message', (m: VerbsGuestCommand) => listener(m)),
+  },
+  () => transportCounters(device.connection),
+);
