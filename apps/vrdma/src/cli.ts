@@ -5,6 +5,7 @@ import { runBenchCommand } from './commands/bench.js';
 import { runDemo } from './commands/demo.js';
 import { runGuest } from './commands/guest.js';
 import { defaultSocketPath, operatorSocketPath, runHost } from './commands/host.js';
+import { HOST_APIS, type HostApi } from './commands/host-services.js';
 import { FileError } from './commands/json-file.js';
 import { consoleOutput, type Output } from './commands/output.js';
 import { runStats } from './commands/stats.js';
@@ -58,6 +59,14 @@ function bytesUpTo(max: number) {
     if (n < 1 || n > max) throw new InvalidArgumentError(`expected 1 byte to ${max} bytes`);
     return n;
   };
+}
+/** `unimem,verbs`: the APIs a host serves, each known, at least one. */
+function apiList(value: string): HostApi[] {
+  const names = value.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !(HOST_APIS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0)
+    throw new InvalidArgumentError(`expected some of ${HOST_APIS.join(', ')}`);
+  return names as HostApi[];
 }
 const byteSize = bytesUpTo(64 << 20);
 const byteSizeUnbounded = bytesUpTo(2 ** 40);
@@ -127,16 +136,26 @@ export function buildProgram(
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
     .addOption(guestsOption())
+    .addOption(
+      new Option('--api <name>', 'the API measured').choices(['unimem', 'verbs']).default('unimem'),
+    )
     .action(function (this: Command) {
       const o = this.opts<{
         quick?: boolean;
         json?: boolean;
         report?: string;
         guests: 'thread' | 'process';
+        api: 'unimem' | 'verbs';
       }>();
       return run(() =>
         runBenchCommand(
-          { quick: o.quick === true, json: o.json === true, report: o.report, guests: o.guests },
+          {
+            quick: o.quick === true,
+            json: o.json === true,
+            report: o.report,
+            guests: o.guests,
+            api: o.api,
+          },
           out,
         ),
       )();
@@ -178,8 +197,12 @@ export function buildProgram(
       [],
     )
     .option('--lease <ms>', 'detach a guest silent this long (0: never)', nonNegativeInt)
+    .option('--api <names>', `APIs to serve, comma-separated: ${HOST_APIS.join(', ')}`, apiList, [
+      ...HOST_APIS,
+    ])
     .action(function (this: Command) {
       const o = this.opts<{
+        api: HostApi[];
         socket: string;
         config?: string;
         nodes: number;
@@ -215,6 +238,7 @@ export function buildProgram(
             quotas,
             weightGrants: o.weightGrant,
             leaseMs: o.lease,
+            apis: o.api,
           },
           out,
         ),

@@ -9,7 +9,6 @@ import {
   listen,
   type OperatorListener,
   serveOperator,
-  service,
   type WeightGrant,
 } from '@vrdma/backend';
 import {
@@ -19,8 +18,9 @@ import {
   engineConfigSchema,
   startTcpNode,
 } from '@vrdma/engine-unimem';
-import { type UnimemEngine, unimemSpec } from '@vrdma/unimem-api';
+import type { UnimemEngine } from '@vrdma/unimem-api';
 import { z } from 'zod';
+import { HOST_APIS, type HostApi, hostServices } from './host-services.js';
 import { readJsonFile } from './json-file.js';
 import type { Output } from './output.js';
 
@@ -48,6 +48,8 @@ export interface HostCommandOptions {
   /** Weights granted to guests that present the token of a digest. */
   weightGrants: WeightGrant[];
   leaseMs?: number;
+  /** The APIs served (default: every one of HOST_APIS). */
+  apis?: readonly HostApi[];
 }
 
 // Strict at every level: a misspelt key is refused by name, never silently ignored.
@@ -111,7 +113,7 @@ export async function runHost(
   }
 
   const host = createHost({
-    services: [service(unimemSpec, engine)],
+    services: hostServices(engine, options.apis ?? HOST_APIS),
     config: hostConfig,
     // Refusals a guest causes are printed rationed per guest; `stats` shows the full record.
     onAudit: auditPrinter((line) => out.note(line)),
@@ -136,7 +138,9 @@ export async function runHost(
     await shutdownEngine();
     throw error;
   }
-  out.line(`vrdma host listening on ${options.socket} (${where}); stop with Ctrl-C`);
+  out.line(
+    `vrdma host listening on ${options.socket} (${where}; serves ${host.serves}); stop with Ctrl-C`,
+  );
   out.note(`stats for operators on ${operatorPath}`);
 
   const signal = await new Promise<string>((resolve) => {
