@@ -7,6 +7,7 @@ export {
   isWorkerMemoryMessage,
   MAX_ATTACH_LINE,
   MAX_GUEST_MEMORY,
+  MAX_TOKEN_LENGTH,
   type Welcome,
   type WorkerMemoryMessage,
   welcomeSchema,

@@ -7,7 +7,10 @@ import {
   type HostListener,
   hostConfigSchema,
   listen,
+  type OperatorListener,
+  serveOperator,
   service,
+  type WeightGrant,
 } from '@vrdma/backend';
 import {
   clusterConfigSchema,
@@ -25,15 +28,23 @@ export function defaultSocketPath(): string {
   return join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), 'vrdma.sock');
 }
 
+/** Where operators read a host's stats: beside its guests' socket, and apart from it. */
+export function operatorSocketPath(socket: string): string {
+  return `${socket}.operator`;
+}
+
 export interface HostCommandOptions {
   socket: string;
+  /** The operator socket (default: `<socket>.operator`). */
+  operatorSocket?: string;
   config?: string;
   nodes: number;
   cluster?: string;
   node?: number;
   /** Unimem's kinds by their flags, bytes of buffers and calls in flight, per guest. */
   quotas: { buffers?: number; bytes?: number; channels?: number; keys?: number; calls?: number };
-  weights: Record<string, number>;
+  /** Weights granted to guests that present the token of a digest. */
+  weightGrants: WeightGrant[];
   leaseMs?: number;
 }
 
@@ -65,7 +76,7 @@ export async function runHost(
     kinds: { ...hostConfig.quotas?.kinds, ...definedOnly(kinds) },
     ...definedOnly({ bytes, calls }),
   };
-  hostConfig.weights = { ...hostConfig.weights, ...options.weights };
+  hostConfig.weightGrants = [...(hostConfig.weightGrants ?? []), ...options.weightGrants];
   const engineConfig: EngineConfigInput | undefined = file.engine;
 
   let engine: UnimemEngine;
@@ -93,11 +104,17 @@ export async function runHost(
     onAudit: auditPrinter((line) => out.note(line)),
   });
   let listener: HostListener;
+  let operator: OperatorListener;
+  const operatorPath = options.operatorSocket ?? operatorSocketPath(options.socket);
   try {
     listener = await listen(host, {
       path: options.socket,
       onRefuse: ({ reason, label }) =>
         out.note(`refused: ${label ? `guest ${label}` : 'a connection'}: ${reason}`),
+    });
+    operator = await serveOperator(host, { path: operatorPath }).catch(async (error) => {
+      await listener.close();
+      throw error;
     });
   } catch (error) {
     // The path was refused (a file, a live host, no such folder): stop what was started, so
@@ -107,6 +124,7 @@ export async function runHost(
     throw error;
   }
   out.line(`vrdma host listening on ${options.socket} (${where}); stop with Ctrl-C`);
+  out.note(`stats for operators on ${operatorPath}`);
 
   const signal = await new Promise<string>((resolve) => {
     signals.once('SIGINT', () => resolve('SIGINT'));
@@ -115,6 +133,7 @@ export async function runHost(
   out.line(`${signal}: shutting down`);
   await host.close();
   await listener.close();
+  await operator.close();
   await shutdownEngine();
   out.line('host stopped');
   return 0;
