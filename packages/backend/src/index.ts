@@ -1,5 +1,7 @@
+export { type AttachVmGuestOptions, attachVmGuest } from './attach/attach-vm-guest.js';
 export { type AttachWorkerOptions, attachWorker } from './attach/attach-worker.js';
 export { type HostListener, type ListenOptions, listen } from './attach/listen.js';
+export { createVmMemory, type VmMemory } from './attach/vm-memory.js';
 export { AuditLog, type AuditRecord } from './audit-log.js';
 export { type AuditPrinterOptions, auditPrinter, formatAuditRecord } from './audit-printer.js';
 export {
