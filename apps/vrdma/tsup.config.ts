@@ -10,5 +10,7 @@ export default defineConfig(
     'guest-thread': 'src/compose/guest-thread.ts',
     'guest-process': 'src/compose/guest-process.ts',
     'echo-thread': 'src/bench/echo-thread.ts',
+    // Bundled again, with esbuild, into the VM guests' initramfs.
+    'vm-guest': 'src/vm/vm-guest.ts',
   }),
 );

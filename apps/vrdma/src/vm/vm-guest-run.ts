@@ -16,6 +16,8 @@ export interface VmGuestRun {
    * undefined when the VM ended without one (killed, crashed).
    */
   readonly finished: Promise<VmGuestOutcome | undefined>;
+  /** The host's own mapping of the guest's buffer memory in the VM. */
+  readonly memory: Uint8Array;
 }
 
 export interface VmGuestOutcome {
@@ -38,6 +40,10 @@ export interface StartVmGuestOptions {
   /** Bytes per transfer of the example guest. */
   size: number;
   rounds?: number;
+  /** Answers the guest's attach request only once this settles (default: at once). */
+  attachAfter?: Promise<unknown>;
+  /** How long the guest waits for the host's answers (default 30 s; more while held). */
+  guestTimeoutMs?: number;
   onConsole?(name: string, line: string): void;
 }
 
@@ -60,7 +66,12 @@ export async function startVmGuest(host: Host, options: StartVmGuestOptions): Pr
       qemu: options.qemu,
       image: options.image,
       memory,
-      args: { label: options.name, size: options.size, rounds: options.rounds ?? 1 },
+      args: {
+        label: options.name,
+        size: options.size,
+        rounds: options.rounds ?? 1,
+        timeout: options.guestTimeoutMs ?? 30_000,
+      },
       onConsole: (line) => {
         const booted = /vrdma-vm: booted in ([\d.]+) s/.exec(line);
         if (booted) bootS = Number(booted[1]);
@@ -73,7 +84,10 @@ export async function startVmGuest(host: Host, options: StartVmGuestOptions): Pr
     memory.closeFd();
   }
   const attached = Promise.race([
-    vm.port.then((port) => attachVmGuest(host, { port, memory })),
+    vm.port.then(async (port) => {
+      await options.attachAfter;
+      return attachVmGuest(host, { port, memory });
+    }),
     vm.exited.then(({ code, signal }) => {
       throw new Error(
         `${options.name}: QEMU ended (${signal ?? `exit ${code}`}) before the guest attached`,
@@ -96,5 +110,5 @@ export async function startVmGuest(host: Host, options: StartVmGuestOptions): Pr
     }),
     vm.exited.then(() => undefined),
   ]);
-  return { name: options.name, vm, attached, finished };
+  return { name: options.name, vm, attached, finished, memory: memory.regions.memory.bytes };
 }

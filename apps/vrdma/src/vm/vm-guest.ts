@@ -34,7 +34,12 @@ const started = performance.now();
 let code = 1;
 try {
   const device = unimemSession(
-    await connectFromVm({ spec: unimemSpec, label, memoryBytes: Number(args.memory ?? 16 << 20) }),
+    await connectFromVm({
+      spec: unimemSpec,
+      label,
+      memoryBytes: Number(args.memory ?? 16 << 20),
+      timeoutMs: Number(args.timeout ?? 30_000),
+    }),
   );
   await device.open();
   const attachedMs = performance.now() - started;
