@@ -10,6 +10,7 @@ import { FileError } from './commands/json-file.js';
 import { consoleOutput, type Output } from './commands/output.js';
 import { runStats } from './commands/stats.js';
 import { readFabricSecret, readToken } from './commands/token.js';
+import { runVm } from './commands/vm.js';
 
 /** Exit codes: 0 success, 1 the run found a problem (data mismatch), 2 usage, 3 failure. */
 export const EXIT = { ok: 0, problem: 1, usage: 2, failure: 3 } as const;
@@ -269,6 +270,20 @@ export function buildProgram(
         tokenFile?: string;
       }>();
       return run(() => runGuest({ ...o, token: readToken(o.tokenFile) }, out))();
+    });
+
+  program
+    .command('vm')
+    .description(
+      'boots QEMU virtual machines as guests of a host (ivshmem, virtio-serial), each running the example guest',
+    )
+    .option('--guests <n>', 'how many VMs', positiveInt, 2)
+    .option('--size <bytes>', 'bytes to write and read back', byteSize, 64 << 10)
+    .option('--rounds <n>', 'write and read back this many times', positiveInt, 1)
+    .option('--console', "print every line of the VMs' consoles")
+    .action(function (this: Command) {
+      const o = this.opts<{ guests: number; size: number; rounds: number; console?: boolean }>();
+      return run(() => runVm(o, out))();
     });
 
   program
