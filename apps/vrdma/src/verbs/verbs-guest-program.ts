@@ -11,6 +11,7 @@ import {
   rdmaWriteBandwidth,
   type VerbsPeer,
   verbsControlCosts,
+  type WriteBudget,
   writerEndpoint,
 } from './verbs-workloads.js';
 
@@ -25,7 +26,7 @@ export type VerbsGuestCommand =
   | { kind: 'bench-endpoint'; regionBytes: number }
   /** Bench: connects the endpoint to the peer. */
   | { kind: 'bench-connect'; peer: VerbsPeer }
-  | { kind: 'bench-bandwidth'; size: number; budget: { minBytes: number; minOps: number } }
+  | { kind: 'bench-bandwidth'; size: number; budget: WriteBudget }
   | { kind: 'bench-control'; rounds: number }
   | { kind: 'transport-counters' };
 
