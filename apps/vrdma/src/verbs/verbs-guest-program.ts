@@ -109,5 +109,9 @@ async function holdInFlight(device: VerbsSession): Promise<unknown> {
   await device.postSend({ cq: one.cq, qp: one.qp, opcode: 'send', local, lkey: one.region.lkey });
   await device.postRecv({ cq: one.cq, qp: one.qp, local, lkey: one.region.lkey });
   const { completions } = await device.pollCq({ cq: one.cq });
-  return { polled: completions.length, state: (await device.queryQp({ qp: one.qp })).state };
+  return {
+    polled: completions.length,
+    state: (await device.queryQp({ qp: one.qp })).state,
+    qpNums: [one.self.qpNum, two.self.qpNum],
+  };
 }
