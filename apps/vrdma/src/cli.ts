@@ -1,13 +1,16 @@
 import { ATTACH_PROTOCOL_VERSION, attachRequestSchema, MAX_GUEST_MEMORY } from '@vrdma/api-spec';
+import type { WeightGrant } from '@vrdma/backend';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runBenchCommand } from './commands/bench.js';
 import { runDemo } from './commands/demo.js';
 import { runGuest } from './commands/guest.js';
-import { defaultSocketPath, runHost } from './commands/host.js';
+import { defaultSocketPath, operatorSocketPath, runHost } from './commands/host.js';
 import { HOST_APIS, type HostApi } from './commands/host-services.js';
 import { FileError } from './commands/json-file.js';
 import { consoleOutput, type Output } from './commands/output.js';
 import { runStats } from './commands/stats.js';
+import { readFabricSecret, readToken } from './commands/token.js';
+import { runVm } from './commands/vm.js';
 
 /** Exit codes: 0 success, 1 the run found a problem (data mismatch), 2 usage, 3 failure. */
 export const EXIT = { ok: 0, problem: 1, usage: 2, failure: 3 } as const;
@@ -24,11 +27,12 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
-function weight(value: string, previous: Record<string, number> = {}): Record<string, number> {
-  const match = /^([\w.-]+)=(\d+(?:\.\d+)?)$/.exec(value);
+/** `<sha256 hex of a token>=<weight>`: the weight a guest earns by presenting that token. */
+function weightGrant(value: string, previous: WeightGrant[] = []): WeightGrant[] {
+  const match = /^([0-9a-f]{64})=(\d+(?:\.\d+)?)$/.exec(value);
   if (!match || Number(match[2]) <= 0)
-    throw new InvalidArgumentError('expected label=weight, e.g. db-vm=2');
-  return { ...previous, [match[1]!]: Number(match[2]) };
+    throw new InvalidArgumentError('expected <sha256 of a token, 64 hex digits>=<weight>');
+  return [...previous, { sha256: match[1]!, weight: Number(match[2]) }];
 }
 
 /** A guest label the attach protocol accepts: checked here, a bad one is a usage error. */
@@ -166,7 +170,7 @@ export function buildProgram(
     .option('--socket <path>', 'UNIX socket guests attach to', defaultSocketPath())
     .option(
       '--config <file>',
-      'JSON file: { "host": {quotas, weights, leaseMs, ...}, "engine": {...} }',
+      'JSON file: { "host": {quotas, weightGrants, leaseMs, ...}, "engine": {...} }',
     )
     .option('--nodes <n>', 'emulated nodes in this process (without --cluster)', positiveInt, 2)
     .option(
@@ -174,12 +178,25 @@ export function buildProgram(
       'engine-unimem cluster file: this host is one node of a TCP cluster',
     )
     .option('--node <id>', "this host's node id", nonNegativeInt)
+    .option(
+      '--fabric-secret <file>',
+      "a file holding the cluster's shared secret (or env VRDMA_FABRIC_SECRET); nodes prove they hold it",
+    )
     .option('--quota-buffers <n>', 'buffers per guest', nonNegativeInt)
     .option('--quota-bytes <bytes>', 'bytes of buffers per guest', byteSizeUnbounded)
     .option('--quota-channels <n>', 'channels per guest', nonNegativeInt)
     .option('--quota-keys <n>', 'exported keys per guest', nonNegativeInt)
     .option('--quota-calls <n>', 'calls in flight per guest', positiveInt)
-    .option('--weight <label=w>', 'scheduling weight of a guest label (repeatable)', weight, {})
+    .option(
+      '--operator-socket <path>',
+      "where operators read stats (owner-only; default: the socket's path + .operator)",
+    )
+    .option(
+      '--weight-grant <sha256=w>',
+      'weight for guests presenting the token of this SHA-256 digest (repeatable)',
+      weightGrant,
+      [],
+    )
     .option('--lease <ms>', 'detach a guest silent this long (0: never)', nonNegativeInt)
     .option('--api <names>', `APIs to serve, comma-separated: ${HOST_APIS.join(', ')}`, apiList, [
       ...HOST_APIS,
@@ -192,12 +209,14 @@ export function buildProgram(
         nodes: number;
         cluster?: string;
         node?: number;
+        fabricSecret?: string;
         quotaBuffers?: number;
         quotaBytes?: number;
         quotaChannels?: number;
         quotaKeys?: number;
         quotaCalls?: number;
-        weight: Record<string, number>;
+        operatorSocket?: string;
+        weightGrant: WeightGrant[];
         lease?: number;
       }>();
       const quotas = {
@@ -211,12 +230,14 @@ export function buildProgram(
         runHost(
           {
             socket: o.socket,
+            operatorSocket: o.operatorSocket,
             config: o.config,
             nodes: o.nodes,
             cluster: o.cluster,
             node: o.node,
+            fabricSecret: readFabricSecret(o.fabricSecret),
             quotas,
-            weights: o.weight,
+            weightGrants: o.weightGrant,
             leaseMs: o.lease,
             apis: o.api,
           },
@@ -235,6 +256,10 @@ export function buildProgram(
     .option('--memory <bytes>', 'shared memory to ask the host for', guestMemorySize, 16 << 20)
     .option('--size <bytes>', 'bytes to write and read back', byteSize, 64 << 10)
     .option('--rounds <n>', 'write and read back this many times', positiveInt, 1)
+    .option(
+      '--token-file <file>',
+      'a secret the host grants a weight to (or env VRDMA_GUEST_TOKEN); never on the command line',
+    )
     .action(function (this: Command) {
       const o = this.opts<{
         socket: string;
@@ -242,14 +267,33 @@ export function buildProgram(
         memory: number;
         size: number;
         rounds: number;
+        tokenFile?: string;
       }>();
-      return run(() => runGuest(o, out))();
+      return run(() => runGuest({ ...o, token: readToken(o.tokenFile) }, out))();
+    });
+
+  program
+    .command('vm')
+    .description(
+      'boots QEMU virtual machines as guests of a host (ivshmem, virtio-serial), each running the example guest',
+    )
+    .option('--guests <n>', 'how many VMs', positiveInt, 2)
+    .option('--size <bytes>', 'bytes to write and read back', byteSize, 64 << 10)
+    .option('--rounds <n>', 'write and read back this many times', positiveInt, 1)
+    .option('--console', "print every line of the VMs' consoles")
+    .action(function (this: Command) {
+      const o = this.opts<{ guests: number; size: number; rounds: number; console?: boolean }>();
+      return run(() => runVm(o, out))();
     });
 
   program
     .command('stats')
     .description('per-guest metrics of a running host: calls, errors, bytes, kicks, latency')
-    .option('--socket <path>', "the host's socket", defaultSocketPath())
+    .option(
+      '--socket <path>',
+      "the host's operator socket (vrdma host --operator-socket)",
+      operatorSocketPath(defaultSocketPath()),
+    )
     .option('--watch <seconds>', 'refresh every so many seconds until interrupted', positiveInt)
     .option('--json', 'print the raw snapshot as JSON')
     .action(function (this: Command) {

@@ -7,6 +7,7 @@ export {
   isWorkerMemoryMessage,
   MAX_ATTACH_LINE,
   MAX_GUEST_MEMORY,
+  MAX_TOKEN_LENGTH,
   type Welcome,
   type WorkerMemoryMessage,
   welcomeSchema,
@@ -110,3 +111,4 @@ export {
   type ServerTransport,
   type TransportMetrics,
 } from './transport.js';
+export { type VmWelcome, vmWelcomeSchema } from './vm-attach-protocol.js';

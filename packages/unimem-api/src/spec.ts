@@ -124,7 +124,8 @@ export const unimemSpec = defineApi({
     Buffer: { release: 'free', bytes: 'size', releasedAfter: ['Channel'] },
   },
   // A key crosses guests on purpose: its owner hands it out; only its owner may revoke it.
-  capabilities: { Key: { release: 'revoke', refusal: 'BAD_KEY' } },
+  // Keys come from the node's one key table, which every session of the node shares.
+  capabilities: { Key: { release: 'revoke', refusal: 'BAD_KEY', shared: true } },
   // Remoted, writes and reads are posted: the guest does not wait for the host, and reaps
   // completions from its own memory. A channel holds `depth` transfers until they are reaped.
   completionQueues: {

@@ -10,6 +10,8 @@ export interface GuestCommandOptions {
   size: number;
   /** How many times to write and read back (default 1). */
   rounds?: number;
+  /** The secret that earns this guest its scheduling weight on the host, if any. */
+  token?: string;
 }
 
 /**
@@ -21,6 +23,7 @@ export async function runGuest(options: GuestCommandOptions, out: Output): Promi
   const device = await openRemoteDevice(options.socket, {
     label: options.label,
     memoryBytes: options.memory,
+    token: options.token,
   });
   try {
     const info = await device.query();
@@ -38,9 +41,10 @@ export async function runGuest(options: GuestCommandOptions, out: Output): Promi
   }
 }
 
-async function writeAndReadBack(
+/** The example application itself, on a device however attached (a process, a VM). */
+export async function writeAndReadBack(
   device: RemoteDevice,
-  options: GuestCommandOptions,
+  options: Pick<GuestCommandOptions, 'label' | 'size' | 'rounds'>,
   out: Output,
 ): Promise<number> {
   const { size, label } = options;

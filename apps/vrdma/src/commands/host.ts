@@ -7,6 +7,9 @@ import {
   type HostListener,
   hostConfigSchema,
   listen,
+  type OperatorListener,
+  serveOperator,
+  type WeightGrant,
 } from '@vrdma/backend';
 import {
   clusterConfigSchema,
@@ -25,15 +28,25 @@ export function defaultSocketPath(): string {
   return join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), 'vrdma.sock');
 }
 
+/** Where operators read a host's stats: beside its guests' socket, and apart from it. */
+export function operatorSocketPath(socket: string): string {
+  return `${socket}.operator`;
+}
+
 export interface HostCommandOptions {
   socket: string;
+  /** The operator socket (default: `<socket>.operator`). */
+  operatorSocket?: string;
   config?: string;
   nodes: number;
   cluster?: string;
   node?: number;
+  /** The fabric's shared secret (overrides the cluster file's). */
+  fabricSecret?: string;
   /** Unimem's kinds by their flags, bytes of buffers and calls in flight, per guest. */
   quotas: { buffers?: number; bytes?: number; channels?: number; keys?: number; calls?: number };
-  weights: Record<string, number>;
+  /** Weights granted to guests that present the token of a digest. */
+  weightGrants: WeightGrant[];
   leaseMs?: number;
   /** The APIs served (default: every one of HOST_APIS). */
   apis?: readonly HostApi[];
@@ -67,7 +80,7 @@ export async function runHost(
     kinds: { ...hostConfig.quotas?.kinds, ...definedOnly(kinds) },
     ...definedOnly({ bytes, calls }),
   };
-  hostConfig.weights = { ...hostConfig.weights, ...options.weights };
+  hostConfig.weightGrants = [...(hostConfig.weightGrants ?? []), ...options.weightGrants];
   const engineConfig: EngineConfigInput | undefined = file.engine;
 
   let engine: UnimemEngine;
@@ -76,7 +89,18 @@ export async function runHost(
   if (options.cluster) {
     if (options.node === undefined) throw new Error('--cluster needs --node <id>');
     const cluster = readJsonFile(options.cluster, 'cluster file', clusterConfigSchema);
-    const node = await startTcpNode({ cluster, node: options.node, config: engineConfig });
+    const secret = options.fabricSecret ?? cluster.secret;
+    if (secret === undefined)
+      out.note(
+        'fabric: no secret (--fabric-secret, VRDMA_FABRIC_SECRET or the cluster file): any process that reaches the port joins as a node',
+      );
+    const node = await startTcpNode({
+      cluster,
+      node: options.node,
+      config: engineConfig,
+      secret,
+      log: (line) => out.note(line),
+    });
     engine = node.engine;
     shutdownEngine = () => node.shutdown();
     where = `node ${options.node} of a ${cluster.nodes.length}-node TCP cluster`;
@@ -95,11 +119,17 @@ export async function runHost(
     onAudit: auditPrinter((line) => out.note(line)),
   });
   let listener: HostListener;
+  let operator: OperatorListener;
+  const operatorPath = options.operatorSocket ?? operatorSocketPath(options.socket);
   try {
     listener = await listen(host, {
       path: options.socket,
       onRefuse: ({ reason, label }) =>
         out.note(`refused: ${label ? `guest ${label}` : 'a connection'}: ${reason}`),
+    });
+    operator = await serveOperator(host, { path: operatorPath }).catch(async (error) => {
+      await listener.close();
+      throw error;
     });
   } catch (error) {
     // The path was refused (a file, a live host, no such folder): stop what was started, so
@@ -111,6 +141,7 @@ export async function runHost(
   out.line(
     `vrdma host listening on ${options.socket} (${where}; serves ${host.serves}); stop with Ctrl-C`,
   );
+  out.note(`stats for operators on ${operatorPath}`);
 
   const signal = await new Promise<string>((resolve) => {
     signals.once('SIGINT', () => resolve('SIGINT'));
@@ -119,6 +150,7 @@ export async function runHost(
   out.line(`${signal}: shutting down`);
   await host.close();
   await listener.close();
+  await operator.close();
   await shutdownEngine();
   out.line('host stopped');
   return 0;

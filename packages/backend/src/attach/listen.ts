@@ -66,8 +66,8 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
   let pending = 0;
   let attached = 0;
 
-  const refuse = (socket: Socket, message: string, label?: string) => {
-    socket.end(`${JSON.stringify({ type: 'error', message })}\n`);
+  const refuse = (socket: Socket, message: string, label?: string, code?: string) => {
+    socket.end(`${JSON.stringify({ type: 'error', message, ...(code ? { code } : {}) })}\n`);
     options.onRefuse?.({ reason: message, label });
   };
 
@@ -83,6 +83,8 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
       );
     if (attached >= maxGuests)
       throw new VrdmaError('QUOTA_EXCEEDED', `this host serves at most ${maxGuests} guests here`);
+    // The label is the guest's own claim: only a token the host grants earns a weight.
+    const weight = host.weightOf(request.token);
     const ids = nextRegionIds();
     const made: MemfdRegion[] = [];
     try {
@@ -114,6 +116,7 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
         control: transports.control,
         data: transports.data,
         memory: memory && plainRegion(memory),
+        weight,
       });
       attached++;
       void guest.departed.then(() => {
@@ -159,13 +162,19 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
           return;
         }
         if (request.type === 'stats') {
-          socket.end(`${JSON.stringify(statsOf(host))}\n`);
+          // Every guest's labels, metrics and audit: for the operator socket only.
+          refuse(
+            socket,
+            "stats are served on the host's operator socket only",
+            undefined,
+            'PERMISSION_DENIED',
+          );
           return;
         }
         try {
           attach(socket, request, rest);
         } catch (error) {
-          refuse(socket, firstLineOf(error), request.label);
+          refuse(socket, firstLineOf(error), request.label, codeOf(error));
         }
       },
       () => {
@@ -196,13 +205,8 @@ function plainRegion(region: MemfdRegion): Region {
   return { id: region.id, size: region.size, bytes: region.bytes };
 }
 
-function statsOf(host: Host) {
-  return {
-    type: 'stats',
-    guests: host.guests(),
-    departed: host.departed(),
-    audit: host.audit.list().slice(-50),
-  };
+function codeOf(error: unknown): string | undefined {
+  return error instanceof VrdmaError ? error.code : undefined;
 }
 
 /** The request, or what is wrong with it in one line. */
