@@ -170,11 +170,17 @@ export class QueuePair {
     );
   }
 
-  /** The connected peer, if it exists and can respond (RTR or RTS). */
+  /**
+   * The connected peer, if it exists, can respond (RTR or RTS) and is connected to this queue
+   * pair: an RC responder takes requests from its own peer only, so a queue pair that merely
+   * knows (or guesses) another's number cannot send into its receives.
+   */
   private responder(): QueuePair | undefined {
     if (!this.remote) return undefined;
     const peer = this.context.directory.lookup(this.remote.node, this.remote.qpNum);
-    return peer && (peer.state === 'rtr' || peer.state === 'rts') ? peer : undefined;
+    if (!peer || (peer.state !== 'rtr' && peer.state !== 'rts')) return undefined;
+    const back = peer.remote;
+    return back?.node === this.context.node && back.qpNum === this.qpNum ? peer : undefined;
   }
 
   private async send(request: WorkRequest, responder: QueuePair): Promise<WcStatus> {

@@ -504,6 +504,36 @@ export function describeVerbsConformance(target: VerbsConformanceTarget): void {
       await waitA.completionsOf(left.cq, []);
     });
 
+    it('lets a responder take requests from its own peer only, whoever knows its number', async () => {
+      const { b, right, waitB } = await connectedPair();
+      const intruder = await openOn(0);
+      const end = await createEndpoint(intruder, { regionBytes: 64 });
+      await connectQp(intruder, end.qp, right.self);
+      const recv = await b.postRecv({
+        cq: right.cq,
+        qp: right.qp,
+        local: part(right, 0, 64),
+        lkey: right.region.lkey,
+      });
+      intruder.view(part(end, 0, 64)).fill(0x66);
+      const sent = await statusOf(
+        new CompletionWaiter(intruder),
+        end.cq,
+        intruder.postSend({
+          cq: end.cq,
+          qp: end.qp,
+          opcode: 'send',
+          local: part(end, 0, 64),
+          lkey: end.region.lkey,
+        }),
+      );
+      expect(sent.status).toBe('retry-exceeded');
+      expect(b.view(part(right, 0, 64)).every((x) => x === 0)).toBe(true);
+      expect((await b.pollCq({ cq: right.cq })).completions).toEqual([]);
+      await b.modifyQp({ qp: right.qp, state: 'error' });
+      expect((await waitB.completionOf(right.cq, recv.post)).status).toBe('work-request-flushed');
+    });
+
     it('refuses to release what is in use, and releases everything on close', async () => {
       const { a, left } = await connectedPair();
       await rejectsWith(a.deallocPd({ pd: left.pd }), 'BUSY');
