@@ -157,6 +157,8 @@ export class QueuePair {
   }
 
   private async execute(request: WorkRequest): Promise<WcStatus> {
+    // Deregistered after the post: its memory may belong to a newer region by now.
+    if (request.region?.deregistered) return 'local-protection-error';
     const responder = this.responder();
     if (!responder) return 'retry-exceeded';
     if (request.opcode === 'send') return this.send(request, responder);
@@ -194,6 +196,8 @@ export class QueuePair {
       if (responder.destroyed || (responder.state !== 'rtr' && responder.state !== 'rts'))
         return 'retry-exceeded';
     }
+    // Deregistered while it waited: the receive stays for the next message.
+    if (request.region?.deregistered) return 'local-protection-error';
     const recv = responder.recvs.shift()!;
     const length = request.local.length;
     if (length > recv.local.length) {

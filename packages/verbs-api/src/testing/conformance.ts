@@ -307,6 +307,28 @@ export function describeVerbsConformance(target: VerbsConformanceTarget): void {
       expect(local.status).toBe('local-protection-error');
     });
 
+    it('ends a send whose region was deregistered while it waited in local-protection-error', async () => {
+      const { a, b, left, right, waitA } = await connectedPair();
+      const spare = await a.regMr({ pd: left.pd, length: 256, access: { localWrite: true } });
+      // The SEND waits for a receive; meanwhile its region goes, and a new one may take its place.
+      const send = await a.postSend({
+        cq: left.cq,
+        qp: left.qp,
+        opcode: 'send',
+        local: { ...spare.ref, length: 64 },
+        lkey: spare.lkey,
+      });
+      await a.deregMr({ mr: spare.mr });
+      await a.regMr({ pd: left.pd, length: 256, access: { localWrite: true } });
+      await b.postRecv({
+        cq: right.cq,
+        qp: right.qp,
+        local: part(right, 0, 64),
+        lkey: right.region.lkey,
+      });
+      expect((await waitA.completionOf(left.cq, send.post)).status).toBe('local-protection-error');
+    });
+
     it('ends a post using a region of another protection domain in local-protection-error', async () => {
       const { a, b, left, right, waitA } = await connectedPair();
       const { pd: otherPd } = await a.allocPd();
