@@ -124,13 +124,17 @@ export function buildProgram(
     .option('--quick', 'a short run with fewer sizes and rounds')
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
-    .addOption(guestsOption())
+    .addOption(
+      new Option('--guests <kind>', 'run guests as worker threads, OS processes or QEMU VMs')
+        .choices(['thread', 'process', 'vm'])
+        .default('thread'),
+    )
     .action(function (this: Command) {
       const o = this.opts<{
         quick?: boolean;
         json?: boolean;
         report?: string;
-        guests: 'thread' | 'process';
+        guests: 'thread' | 'process' | 'vm';
       }>();
       return run(() =>
         runBenchCommand(
