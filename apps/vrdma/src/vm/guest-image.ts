@@ -1,6 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
@@ -72,6 +81,10 @@ export async function buildGuestImage(
   const partial = `${initramfs}.${process.pid}.partial`;
   writeFileSync(partial, gzipSync(cpioNewc(entries), { level: 1 }));
   renameSync(partial, initramfs);
+  // Images of other inputs are stale: each is tens of MB. QEMU holds what it loaded open.
+  for (const name of readdirSync(cacheDir))
+    if (/^vrdma-guest-\w+\.cpio\.gz$/.test(name) && join(cacheDir, name) !== initramfs)
+      rmSync(join(cacheDir, name), { force: true });
   return { kernel: tools.kernel, initramfs, built: true };
 }
 
