@@ -21,6 +21,8 @@ import type { VmHostTools } from './vm-requirements.js';
 /** The kernel modules a guest loads: virtio over PCI, and the console driver behind its port. */
 const GUEST_MODULES = ['virtio_pci', 'virtio_console'];
 
+const STALE_IMAGE_MS = 60 * 60_000;
+
 export interface GuestImage {
   kernel: string;
   initramfs: string;
@@ -81,10 +83,13 @@ export async function buildGuestImage(
   const partial = `${initramfs}.${process.pid}.partial`;
   writeFileSync(partial, gzipSync(cpioNewc(entries), { level: 1 }));
   renameSync(partial, initramfs);
-  // Images of other inputs are stale: each is tens of MB. QEMU holds what it loaded open.
-  for (const name of readdirSync(cacheDir))
-    if (/^vrdma-guest-\w+\.cpio\.gz$/.test(name) && join(cacheDir, name) !== initramfs)
-      rmSync(join(cacheDir, name), { force: true });
+  // Images of other inputs are tens of MB each: those an hour old go (a checkout of other code,
+  // running beside this one, may still be about to boot the younger ones).
+  for (const name of readdirSync(cacheDir)) {
+    const path = join(cacheDir, name);
+    if (!/^vrdma-guest-\w+\.cpio\.gz$/.test(name) || path === initramfs) continue;
+    if (Date.now() - statSync(path).mtimeMs > STALE_IMAGE_MS) rmSync(path, { force: true });
+  }
   return { kernel: tools.kernel, initramfs, built: true };
 }
 
