@@ -76,6 +76,10 @@ export async function bootVm(options: BootVmOptions): Promise<BootedVm> {
       `virtserialport,chardev=vrdma-port-${i},name=${name}`,
     );
   }
+  // Once QEMU is connected to every port, their sockets' names are of no more use.
+  void Promise.all(connections.values()).then(() =>
+    rmSync(folder, { recursive: true, force: true }),
+  );
   const port = connections.get(VRDMA_PORT_NAME)!;
   connections.delete(VRDMA_PORT_NAME);
   const append = [
