@@ -116,14 +116,14 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 
       const live = await openRemoteDevice(socket, { label: 'live-guest', memoryBytes: 1 << 20 });
       await live.alloc({ size: 4096 });
-      const stats = await runCli(['stats', '--socket', socket]);
+      const stats = await runCli(['stats', '--socket', `${socket}.operator`]);
       expect(stats.code).toBe(0);
       expect(stats.stdout).toMatch(/live-guest \(\d+\)/);
       expect(stats.stdout).toMatch(/1 Buffer$/m);
       // The guest that has gone keeps its figures in the table, with why it left.
       expect(stats.stdout).toMatch(/^departed \(1\):$/m);
       expect(stats.stdout).toMatch(/^cli-guest \(\d+\) +\d+ .*\(the guest said goodbye\)$/m);
-      const json = await runCli(['stats', '--socket', socket, '--json']);
+      const json = await runCli(['stats', '--socket', `${socket}.operator`, '--json']);
       expect(JSON.parse(json.stdout).guests[0].metrics.calls.alloc).toBe(1);
 
       const gone = new Promise<string>((resolve) =>

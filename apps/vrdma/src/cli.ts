@@ -1,12 +1,15 @@
 import { ATTACH_PROTOCOL_VERSION, attachRequestSchema, MAX_GUEST_MEMORY } from '@vrdma/api-spec';
+import type { WeightGrant } from '@vrdma/backend';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { runBenchCommand } from './commands/bench.js';
 import { runDemo } from './commands/demo.js';
 import { runGuest } from './commands/guest.js';
-import { defaultSocketPath, runHost } from './commands/host.js';
+import { defaultSocketPath, operatorSocketPath, runHost } from './commands/host.js';
+import { HOST_APIS, type HostApi } from './commands/host-services.js';
 import { FileError } from './commands/json-file.js';
 import { consoleOutput, type Output } from './commands/output.js';
 import { runStats } from './commands/stats.js';
+import { readFabricSecret, readToken } from './commands/token.js';
 import { runVm } from './commands/vm.js';
 
 /** Exit codes: 0 success, 1 the run found a problem (data mismatch), 2 usage, 3 failure. */
@@ -24,11 +27,19 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
-function weight(value: string, previous: Record<string, number> = {}): Record<string, number> {
-  const match = /^([\w.-]+)=(\d+(?:\.\d+)?)$/.exec(value);
+/** `<sha256 hex of a token>=<weight>`: the weight a guest earns by presenting that token. */
+function weightGrant(value: string, previous: WeightGrant[] = []): WeightGrant[] {
+  const match = /^([0-9a-f]{64})=(\d+(?:\.\d+)?)$/.exec(value);
   if (!match || Number(match[2]) <= 0)
-    throw new InvalidArgumentError('expected label=weight, e.g. db-vm=2');
-  return { ...previous, [match[1]!]: Number(match[2]) };
+    throw new InvalidArgumentError('expected <sha256 of a token, 64 hex digits>=<weight>');
+  return [...previous, { sha256: match[1]!, weight: Number(match[2]) }];
+}
+
+/** A socket mode in octal, owner and group bits only: 600, 660, 640. */
+function socketMode(value: string): number {
+  if (!/^0?[0-7]{3}$/.test(value) || (Number.parseInt(value, 8) & ~0o770) !== 0)
+    throw new InvalidArgumentError('expected an octal mode with no bits for others, e.g. 660');
+  return Number.parseInt(value, 8);
 }
 
 /** A guest label the attach protocol accepts: checked here, a bad one is a usage error. */
@@ -56,6 +67,14 @@ function bytesUpTo(max: number) {
     if (n < 1 || n > max) throw new InvalidArgumentError(`expected 1 byte to ${max} bytes`);
     return n;
   };
+}
+/** `unimem,verbs`: the APIs a host serves, each known, at least one. */
+function apiList(value: string): HostApi[] {
+  const names = value.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !(HOST_APIS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0)
+    throw new InvalidArgumentError(`expected some of ${HOST_APIS.join(', ')}`);
+  return names as HostApi[];
 }
 const byteSize = bytesUpTo(64 << 20);
 const byteSizeUnbounded = bytesUpTo(2 ** 40);
@@ -125,9 +144,15 @@ export function buildProgram(
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
     .addOption(
-      new Option('--guests <kind>', 'run guests as worker threads, OS processes or QEMU VMs')
+      new Option(
+        '--guests <kind>',
+        'run guests as worker threads, OS processes or QEMU VMs (unimem)',
+      )
         .choices(['thread', 'process', 'vm'])
         .default('thread'),
+    )
+    .addOption(
+      new Option('--api <name>', 'the API measured').choices(['unimem', 'verbs']).default('unimem'),
     )
     .action(function (this: Command) {
       const o = this.opts<{
@@ -135,10 +160,17 @@ export function buildProgram(
         json?: boolean;
         report?: string;
         guests: 'thread' | 'process' | 'vm';
+        api: 'unimem' | 'verbs';
       }>();
       return run(() =>
         runBenchCommand(
-          { quick: o.quick === true, json: o.json === true, report: o.report, guests: o.guests },
+          {
+            quick: o.quick === true,
+            json: o.json === true,
+            report: o.report,
+            guests: o.guests,
+            api: o.api,
+          },
           out,
         ),
       )();
@@ -152,7 +184,7 @@ export function buildProgram(
     .option('--socket <path>', 'UNIX socket guests attach to', defaultSocketPath())
     .option(
       '--config <file>',
-      'JSON file: { "host": {quotas, weights, leaseMs, ...}, "engine": {...} }',
+      'JSON file: { "host": {quotas, weightGrants, leaseMs, ...}, "engine": {...} }',
     )
     .option('--nodes <n>', 'emulated nodes in this process (without --cluster)', positiveInt, 2)
     .option(
@@ -160,26 +192,50 @@ export function buildProgram(
       'engine-unimem cluster file: this host is one node of a TCP cluster',
     )
     .option('--node <id>', "this host's node id", nonNegativeInt)
+    .option(
+      '--fabric-secret <file>',
+      "a file holding the cluster's shared secret (or env VRDMA_FABRIC_SECRET); nodes prove they hold it",
+    )
     .option('--quota-buffers <n>', 'buffers per guest', nonNegativeInt)
     .option('--quota-bytes <bytes>', 'bytes of buffers per guest', byteSizeUnbounded)
     .option('--quota-channels <n>', 'channels per guest', nonNegativeInt)
     .option('--quota-keys <n>', 'exported keys per guest', nonNegativeInt)
     .option('--quota-calls <n>', 'calls in flight per guest', positiveInt)
-    .option('--weight <label=w>', 'scheduling weight of a guest label (repeatable)', weight, {})
+    .option(
+      '--socket-mode <octal>',
+      "the guests' socket's permissions: 600 (default) or 660 for guests of its group",
+      socketMode,
+    )
+    .option(
+      '--operator-socket <path>',
+      "where operators read stats (owner-only; default: the socket's path + .operator)",
+    )
+    .option(
+      '--weight-grant <sha256=w>',
+      'weight for guests presenting the token of this SHA-256 digest (repeatable)',
+      weightGrant,
+    )
     .option('--lease <ms>', 'detach a guest silent this long (0: never)', nonNegativeInt)
+    .option('--api <names>', `APIs to serve, comma-separated: ${HOST_APIS.join(', ')}`, apiList, [
+      ...HOST_APIS,
+    ])
     .action(function (this: Command) {
       const o = this.opts<{
+        api: HostApi[];
         socket: string;
         config?: string;
         nodes: number;
         cluster?: string;
         node?: number;
+        fabricSecret?: string;
         quotaBuffers?: number;
         quotaBytes?: number;
         quotaChannels?: number;
         quotaKeys?: number;
         quotaCalls?: number;
-        weight: Record<string, number>;
+        operatorSocket?: string;
+        socketMode?: number;
+        weightGrant?: WeightGrant[];
         lease?: number;
       }>();
       const quotas = {
@@ -193,13 +249,17 @@ export function buildProgram(
         runHost(
           {
             socket: o.socket,
+            operatorSocket: o.operatorSocket,
+            socketMode: o.socketMode,
             config: o.config,
             nodes: o.nodes,
             cluster: o.cluster,
             node: o.node,
+            fabricSecret: readFabricSecret(o.fabricSecret),
             quotas,
-            weights: o.weight,
+            weightGrants: o.weightGrant ?? [],
             leaseMs: o.lease,
+            apis: o.api,
           },
           out,
         ),
@@ -216,6 +276,10 @@ export function buildProgram(
     .option('--memory <bytes>', 'shared memory to ask the host for', guestMemorySize, 16 << 20)
     .option('--size <bytes>', 'bytes to write and read back', byteSize, 64 << 10)
     .option('--rounds <n>', 'write and read back this many times', positiveInt, 1)
+    .option(
+      '--token-file <file>',
+      'a secret the host grants a weight to (or env VRDMA_GUEST_TOKEN); never on the command line',
+    )
     .action(function (this: Command) {
       const o = this.opts<{
         socket: string;
@@ -223,8 +287,9 @@ export function buildProgram(
         memory: number;
         size: number;
         rounds: number;
+        tokenFile?: string;
       }>();
-      return run(() => runGuest(o, out))();
+      return run(() => runGuest({ ...o, token: readToken(o.tokenFile) }, out))();
     });
 
   program
@@ -244,7 +309,11 @@ export function buildProgram(
   program
     .command('stats')
     .description('per-guest metrics of a running host: calls, errors, bytes, kicks, latency')
-    .option('--socket <path>', "the host's socket", defaultSocketPath())
+    .option(
+      '--socket <path>',
+      "the host's operator socket (vrdma host --operator-socket)",
+      operatorSocketPath(defaultSocketPath()),
+    )
     .option('--watch <seconds>', 'refresh every so many seconds until interrupted', positiveInt)
     .option('--json', 'print the raw snapshot as JSON')
     .action(function (this: Command) {

@@ -4,19 +4,25 @@ import { z } from 'zod';
  * How a guest in another process attaches to a host, on the host's UNIX socket:
  *
  *   guest → host   one JSON line: {"type":"attach","version":2,"label":"vm-1","memoryBytes":N}
+ *                  and, to earn a scheduling weight, "token":"…" (a secret the host knows by
+ *                  its SHA-256 digest; the label is the guest's own claim and earns nothing)
  *   host  → guest  one JSON line, {"type":"welcome",…} carrying the guest's regions as file
  *                  descriptors (SCM_RIGHTS), in the order the welcome lists them; or
- *                  {"type":"error","message":"…"}
+ *                  {"type":"error","message":"…"} (with "code", e.g. PERMISSION_DENIED)
  *   then           doorbells, one byte each way: ATTACH_DOORBELLS.control rings the virtqueue
  *                  (kicks and interrupts), ATTACH_DOORBELLS.data the data-plane ring.
  *
- * A client may instead send {"type":"stats"} and read one JSON line of the host's figures.
+ * An operator may instead send {"type":"stats"} on the host's operator socket and read one JSON
+ * line of the host's figures; the guests' socket answers it with PERMISSION_DENIED.
  * Memory travels only as descriptors, never as a path another process could open.
  */
 export const ATTACH_PROTOCOL_VERSION = 2;
 
 /** Longest first line a host reads; anything longer is hostile. */
 export const MAX_ATTACH_LINE = 4096;
+
+/** Longest weight token a guest may present. */
+export const MAX_TOKEN_LENGTH = 256;
 
 /** Doorbell byte values on an attached guest's socket. */
 export const ATTACH_DOORBELLS = { control: 1, data: 2 } as const;
@@ -36,6 +42,8 @@ export const attachRequestSchema = z.discriminatedUnion('type', [
         .regex(/^[\w.-]+$/),
       /** Bytes of shared memory for the guest's buffers; 0 for an API without buffers. */
       memoryBytes: z.number().int().min(0).max(MAX_GUEST_MEMORY),
+      /** A secret the host grants a scheduling weight to (see the host's `weightGrants`). */
+      token: z.string().min(1).max(MAX_TOKEN_LENGTH).optional(),
     })
     .strict(),
   z.object({ type: z.literal('stats') }).strict(),
@@ -58,7 +66,12 @@ export const welcomeSchema = z.object({
 });
 export type Welcome = z.infer<typeof welcomeSchema>;
 
-export const attachRefusalSchema = z.object({ type: z.literal('error'), message: z.string() });
+export const attachRefusalSchema = z.object({
+  type: z.literal('error'),
+  message: z.string(),
+  /** The error code, when the refusal has one a client should act on (PERMISSION_DENIED). */
+  code: z.string().optional(),
+});
 
 /**
  * What a host posts to a guest in a worker thread before its transports: the guest's memory,

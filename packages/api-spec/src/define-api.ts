@@ -58,6 +58,11 @@ export interface HandleDefinition {
    * guest's byte quota for as long as the handle lives.
    */
   bytes?: string;
+  /**
+   * Handles of this kind come from one table of the engine that every tenant shares (see
+   * `Engine.capacityOf`): the host gives each guest a share of it, not only its own quota.
+   */
+  shared?: boolean;
 }
 
 /** How the host manages one kind of capability (see `capability()`). */
@@ -66,6 +71,12 @@ export interface CapabilityDefinition<Err extends string = string> {
   release: string;
   /** The code a release by anyone but the owner fails with. */
   refusal: Err;
+  /**
+   * Capabilities of this kind come from one table of the engine that every tenant shares (a
+   * node's key table): the host gives each guest a share of it (see `Engine.capacityOf`), so
+   * guests that each stay within their own quota cannot fill it together.
+   */
+  shared?: boolean;
 }
 
 export type FunctionMap = Record<string, FunctionDefinition>;

@@ -21,4 +21,10 @@ export type EngineSession<S extends ApiSpec = ApiSpec> = ApiOf<S> & {
 /** A device that implements an API: what a host serves to its guests, or an application uses natively. */
 export interface Engine<S extends ApiSpec = ApiSpec> {
   openSession(options?: EngineSessionOptions): EngineSession<S>;
+  /**
+   * How many objects of a kind the spec marks `shared` the engine's table holds, all sessions
+   * together; undefined when the engine keeps no bounded table of that kind. The host splits
+   * it into shares per guest.
+   */
+  capacityOf?(kind: string): number | undefined;
 }

@@ -27,6 +27,8 @@ export const FRAMEWORK_ERROR_CODES = [
   'OUT_OF_RANGE',
   /** The host's limit for this guest (objects of a kind, bytes, calls in flight) is reached. */
   'QUOTA_EXCEEDED',
+  /** The host's policy does not allow this caller the request (e.g. stats on a guests' socket). */
+  'PERMISSION_DENIED',
 ] as const;
 
 export type FrameworkErrorCode = (typeof FRAMEWORK_ERROR_CODES)[number];

@@ -7,6 +7,7 @@ export {
   isWorkerMemoryMessage,
   MAX_ATTACH_LINE,
   MAX_GUEST_MEMORY,
+  MAX_TOKEN_LENGTH,
   type Welcome,
   type WorkerMemoryMessage,
   welcomeSchema,
@@ -83,6 +84,7 @@ export {
   kindRegistry,
   MAX_HANDLE,
   MAX_REGION_BYTES,
+  MAX_WIDE_CAPABILITY,
 } from './kinds.js';
 export type { CallInfo, Link, QueueLink } from './link.js';
 export { createLoopbackLink } from './loopback.js';

@@ -18,6 +18,12 @@ export const quotasSchema = z
       .default(256 * 1024 * 1024),
     /** Calls of a guest the host serves at once (waits included). */
     calls: z.number().int().min(1).default(1024),
+    /**
+     * Guests a shared table (a kind the spec marks `shared`, e.g. a node's key table) is split
+     * among: a guest may hold capacity / sharers of it, whatever its per-kind limit says, so up
+     * to this many guests each get their share however the others behave.
+     */
+    sharers: z.number().int().min(1).default(128),
   })
   .strict();
 export type Quotas = z.infer<typeof quotasSchema>;
@@ -42,8 +48,29 @@ export const hostConfigSchema = z
     name: z.string().min(1).default('vrdma-host'),
     quotas: quotasSchema.default(quotasSchema.parse({})),
     deniedAccess: deniedAccessSchema.default(deniedAccessSchema.parse({})),
-    /** Scheduling weight by guest label (default 1): a guest of weight 2 gets twice the bytes. */
+    /**
+     * Scheduling weight by guest label (default 1): a guest of weight 2 gets twice the bytes.
+     * Only for guests the host's own code attaches with labels it chose (threads, in-process);
+     * a guest attaching through a socket names its label itself and earns a weight by token only.
+     */
     weights: z.record(z.string(), z.number().positive()).default({}),
+    /**
+     * Weights granted by secret token to guests that attach through a socket: each grant names
+     * the SHA-256 digest (hex) of a token. A guest with no token gets weight 1; an unknown
+     * token is refused with PERMISSION_DENIED.
+     */
+    weightGrants: z
+      .array(
+        z
+          .object({
+            sha256: z
+              .string()
+              .regex(/^[0-9a-f]{64}$/, 'expected a SHA-256 digest: 64 lower-case hex digits'),
+            weight: z.number().positive(),
+          })
+          .strict(),
+      )
+      .default([]),
     /** Bytes a guest may post per scheduling round, times its weight. */
     quantumBytes: z
       .number()

@@ -14,6 +14,8 @@ import {
 } from './served-guest.js';
 import type { Service } from './service.js';
 import { ServiceRegistry } from './service-registry.js';
+import { tableShares } from './table-shares.js';
+import { WeightGrants } from './weight-grants.js';
 
 export interface AttachedGuest {
   readonly id: number;
@@ -41,6 +43,11 @@ export interface Host {
   /** The APIs served, as `name vN (fingerprint)`. */
   readonly serves: string;
   attach(connection: GuestConnection): AttachedGuest;
+  /**
+   * The scheduling weight a secret token earns (config `weightGrants`): 1 without a token,
+   * PERMISSION_DENIED for a token no grant knows.
+   */
+  weightOf(token: string | undefined): number;
   guests(): GuestInfo[];
   /** The last guests that left, with what they held when cleanup finished (should be nothing). */
   departed(): DepartedGuest[];
@@ -59,6 +66,8 @@ export function createHost(options: HostOptions): Host {
   const services = new ServiceRegistry(options.services);
   const audit = new AuditLog(config.auditCapacity, options.onAudit);
   const owners = new Map<Service, CapabilityOwners>();
+  const grants = new WeightGrants(config.weightGrants);
+  const shares = new Map(services.all.map((s) => [s, tableShares(s, config.quotas.sharers)]));
   const context: HostContext = {
     config,
     services,
@@ -71,6 +80,7 @@ export function createHost(options: HostOptions): Host {
       }
       return table;
     },
+    sharesOf: (service) => shares.get(service)!,
     // A guest's posts in flight are bounded by its call quota; the scheduler holds no more.
     scheduler: new FairScheduler(config.quantumBytes, {
       maxQueued: config.quotas.calls,
@@ -147,6 +157,7 @@ export function createHost(options: HostOptions): Host {
     audit,
     serves: services.describe(),
     attach,
+    weightOf: (token) => grants.weightOf(token),
     guests: () => [...live.values()].map((g) => g.info()),
     departed: () => [...gone],
     async close() {

@@ -1,6 +1,12 @@
 export { type AttachVmGuestOptions, attachVmGuest } from './attach/attach-vm-guest.js';
 export { type AttachWorkerOptions, attachWorker } from './attach/attach-worker.js';
 export { type HostListener, type ListenOptions, listen } from './attach/listen.js';
+export {
+  type OperatorListener,
+  type OperatorSocketOptions,
+  serveOperator,
+  statsOf,
+} from './attach/operator-socket.js';
 export { createVmMemory, type VmMemory } from './attach/vm-memory.js';
 export { AuditLog, type AuditRecord } from './audit-log.js';
 export { type AuditPrinterOptions, auditPrinter, formatAuditRecord } from './audit-printer.js';
@@ -32,3 +38,4 @@ export type {
   LedgerSnapshot,
 } from './served-guest.js';
 export { type Service, service } from './service.js';
+export { tokenDigest, type WeightGrant } from './weight-grants.js';

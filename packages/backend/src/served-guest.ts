@@ -40,6 +40,7 @@ import { GuestMetrics, type GuestMetricsSnapshot } from './metrics.js';
 import type { Service } from './service.js';
 import type { ServiceRegistry } from './service-registry.js';
 import { createHandshake, type Hello } from './session-handshake.js';
+import type { TableShare } from './table-shares.js';
 
 /** A guest as its transports deliver it to the host. */
 export interface GuestConnection {
@@ -51,7 +52,7 @@ export interface GuestConnection {
   data?: ServerTransport;
   /** The guest's shared memory: its buffers live there, and only there. Needed by APIs with buffers. */
   memory?: Region;
-  /** Overrides the weight the config gives this label. */
+  /** Overrides the weight the config gives this label (a socket guest's: what its token earned). */
   weight?: number;
 }
 
@@ -66,6 +67,8 @@ export interface LedgerSnapshot extends Holdings {
 export interface GuestInfo {
   id: number;
   label: string;
+  /** Its scheduling weight. */
+  weight: number;
   /** The API the guest said hello for (undefined before its hello). */
   api?: string;
   ledger: LedgerSnapshot;
@@ -82,6 +85,8 @@ export interface HostContext {
   readonly services: ServiceRegistry;
   readonly handles: HandleTable;
   capabilitiesOf(service: Service): CapabilityOwners;
+  /** Each guest's share of the service's engine tables that all its tenants share. */
+  sharesOf(service: Service): ReadonlyMap<string, TableShare>;
   readonly scheduler: FairScheduler;
   readonly audit: AuditLog;
   readonly interceptors: readonly HostInterceptor[];
@@ -163,12 +168,17 @@ export class ServedGuest {
     return this.identity.label;
   }
 
+  get weight(): number {
+    return this.options.connection.weight ?? this.options.host.config.weights[this.label] ?? 1;
+  }
+
   info(): GuestInfo {
     const { control, data } = this.options.connection;
     const greeted = this.greeted;
     return {
       id: this.id,
       label: this.label,
+      weight: this.weight,
       api: greeted?.service.spec.name,
       ledger: {
         ...(greeted ? greeted.objects.holdings() : { ...NOTHING_HELD, held: {} }),
@@ -240,8 +250,7 @@ export class ServedGuest {
       connection.memory ? [connection.memory] : [],
     );
     const quota = new QuotaState();
-    const weight = connection.weight ?? host.config.weights[this.label] ?? 1;
-    const scheduled = host.scheduler.addFlow(this.id, weight);
+    const scheduled = host.scheduler.addFlow(this.id, this.weight);
     const access = new DeniedAccess(
       this.identity,
       spec,
@@ -276,7 +285,7 @@ export class ServedGuest {
         audit(host.audit),
         ...host.interceptors.map(userInterceptor),
         access.interceptor,
-        quotas(host.config.quotas, objects, quota),
+        quotas(host.config.quotas, objects, quota, host.sharesOf(service)),
         queueLifetimes(queues),
         isolation(objects),
         fairness(host.scheduler),

@@ -57,6 +57,11 @@ export class UnimemNode implements UnimemEngine, MemoryOwner {
     return session;
   }
 
+  /** Keys come from the node's one table, shared by every session: the host splits it. */
+  capacityOf(kind: string): number | undefined {
+    return kind === 'Key' ? this.config.maxKeys : undefined;
+  }
+
   /** The nodes this node can reach now, itself included, in id order. */
   reachableNodes(): number[] {
     return this.fabric

@@ -39,4 +39,6 @@ export interface UnimemEngine {
   /** This engine's node id. */
   readonly node: number;
   openSession(options?: SessionOptions): UnimemSession;
+  /** The size of the node's key table for `'Key'` (shared by all its sessions); else undefined. */
+  capacityOf?(kind: string): number | undefined;
 }

@@ -87,7 +87,7 @@ const transferArgs = {
   /** Where the bytes go (write) or come from (read); `local.length` bytes from there. */
   remote: globalAddress(),
   /** The key that exports the remote buffer (`exportBuffer`), even if it is the caller's own. */
-  key: capability('Key'),
+  key: capability('Key', { bits: 53 }),
   /** Start only after every earlier transfer of this channel has finished. */
   fence: z.boolean().default(false),
 };
@@ -124,7 +124,8 @@ export const unimemSpec = defineApi({
     Buffer: { release: 'free', bytes: 'size', releasedAfter: ['Channel'] },
   },
   // A key crosses guests on purpose: its owner hands it out; only its owner may revoke it.
-  capabilities: { Key: { release: 'revoke', refusal: 'BAD_KEY' } },
+  // Keys come from the node's one key table, which every session of the node shares.
+  capabilities: { Key: { release: 'revoke', refusal: 'BAD_KEY', shared: true } },
   // Remoted, writes and reads are posted: the guest does not wait for the host, and reaps
   // completions from its own memory. A channel holds `depth` transfers until they are reaped.
   completionQueues: {
@@ -204,7 +205,7 @@ export const unimemSpec = defineApi({
       plane: 'control',
       args: { buffer: handle('Buffer'), access: z.enum(['read', 'write', 'read-write']) },
       result: z.object({
-        key: capability('Key'),
+        key: capability('Key', { bits: 53 }),
         address: globalAddress(),
         length: z.number().int().min(0),
       }),
@@ -217,7 +218,7 @@ export const unimemSpec = defineApi({
      */
     revoke: {
       plane: 'control',
-      args: { key: capability('Key') },
+      args: { key: capability('Key', { bits: 53 }) },
       result: z.void(),
       errors: ['NOT_OPEN', 'BAD_KEY'],
     },

@@ -37,7 +37,10 @@ export async function fetchStats(path: string): Promise<StatsSnapshot> {
     }
     const refused = attachRefusalSchema.safeParse(answer);
     if (refused.success)
-      throw new VrdmaError('TRANSPORT', `the host refused: ${refused.data.message}`);
+      throw new VrdmaError(
+        refused.data.code === 'PERMISSION_DENIED' ? 'PERMISSION_DENIED' : 'TRANSPORT',
+        `the host refused: ${refused.data.message}`,
+      );
     if (!statsAnswerSchema.safeParse(answer).success) throw unexpected(line);
     return answer as StatsSnapshot;
   } finally {

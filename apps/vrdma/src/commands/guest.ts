@@ -10,6 +10,8 @@ export interface GuestCommandOptions {
   size: number;
   /** How many times to write and read back (default 1). */
   rounds?: number;
+  /** The secret that earns this guest its scheduling weight on the host, if any. */
+  token?: string;
 }
 
 /**
@@ -21,6 +23,7 @@ export async function runGuest(options: GuestCommandOptions, out: Output): Promi
   const device = await openRemoteDevice(options.socket, {
     label: options.label,
     memoryBytes: options.memory,
+    token: options.token,
   });
   try {
     const info = await device.query();

@@ -7,7 +7,9 @@ import {
   type HostListener,
   hostConfigSchema,
   listen,
-  service,
+  type OperatorListener,
+  serveOperator,
+  type WeightGrant,
 } from '@vrdma/backend';
 import {
   clusterConfigSchema,
@@ -16,8 +18,9 @@ import {
   engineConfigSchema,
   startTcpNode,
 } from '@vrdma/engine-unimem';
-import { type UnimemEngine, unimemSpec } from '@vrdma/unimem-api';
+import type { UnimemEngine } from '@vrdma/unimem-api';
 import { z } from 'zod';
+import { HOST_APIS, type HostApi, hostServices } from './host-services.js';
 import { readJsonFile } from './json-file.js';
 import type { Output } from './output.js';
 
@@ -25,16 +28,30 @@ export function defaultSocketPath(): string {
   return join(process.env.XDG_RUNTIME_DIR ?? tmpdir(), 'vrdma.sock');
 }
 
+/** Where operators read a host's stats: beside its guests' socket, and apart from it. */
+export function operatorSocketPath(socket: string): string {
+  return `${socket}.operator`;
+}
+
 export interface HostCommandOptions {
   socket: string;
+  /** The operator socket (default: `<socket>.operator`). */
+  operatorSocket?: string;
+  /** The guests' socket's permissions (default 0o600). */
+  socketMode?: number;
   config?: string;
   nodes: number;
   cluster?: string;
   node?: number;
+  /** The fabric's shared secret (overrides the cluster file's). */
+  fabricSecret?: string;
   /** Unimem's kinds by their flags, bytes of buffers and calls in flight, per guest. */
   quotas: { buffers?: number; bytes?: number; channels?: number; keys?: number; calls?: number };
-  weights: Record<string, number>;
+  /** Weights granted to guests that present the token of a digest. */
+  weightGrants: WeightGrant[];
   leaseMs?: number;
+  /** The APIs served (default: every one of HOST_APIS). */
+  apis?: readonly HostApi[];
 }
 
 // Strict at every level: a misspelt key is refused by name, never silently ignored.
@@ -65,7 +82,7 @@ export async function runHost(
     kinds: { ...hostConfig.quotas?.kinds, ...definedOnly(kinds) },
     ...definedOnly({ bytes, calls }),
   };
-  hostConfig.weights = { ...hostConfig.weights, ...options.weights };
+  hostConfig.weightGrants = [...(hostConfig.weightGrants ?? []), ...options.weightGrants];
   const engineConfig: EngineConfigInput | undefined = file.engine;
 
   let engine: UnimemEngine;
@@ -74,7 +91,18 @@ export async function runHost(
   if (options.cluster) {
     if (options.node === undefined) throw new Error('--cluster needs --node <id>');
     const cluster = readJsonFile(options.cluster, 'cluster file', clusterConfigSchema);
-    const node = await startTcpNode({ cluster, node: options.node, config: engineConfig });
+    const secret = options.fabricSecret ?? cluster.secret;
+    if (secret === undefined)
+      out.note(
+        'fabric: no secret (--fabric-secret, VRDMA_FABRIC_SECRET or the cluster file): any process that reaches the port joins as a node',
+      );
+    const node = await startTcpNode({
+      cluster,
+      node: options.node,
+      config: engineConfig,
+      secret,
+      log: (line) => out.note(line),
+    });
     engine = node.engine;
     shutdownEngine = () => node.shutdown();
     where = `node ${options.node} of a ${cluster.nodes.length}-node TCP cluster`;
@@ -87,17 +115,24 @@ export async function runHost(
   }
 
   const host = createHost({
-    services: [service(unimemSpec, engine)],
+    services: hostServices(engine, options.apis ?? HOST_APIS),
     config: hostConfig,
     // Refusals a guest causes are printed rationed per guest; `stats` shows the full record.
     onAudit: auditPrinter((line) => out.note(line)),
   });
   let listener: HostListener;
+  let operator: OperatorListener;
+  const operatorPath = options.operatorSocket ?? operatorSocketPath(options.socket);
   try {
     listener = await listen(host, {
       path: options.socket,
+      mode: options.socketMode,
       onRefuse: ({ reason, label }) =>
         out.note(`refused: ${label ? `guest ${label}` : 'a connection'}: ${reason}`),
+    });
+    operator = await serveOperator(host, { path: operatorPath }).catch(async (error) => {
+      await listener.close();
+      throw error;
     });
   } catch (error) {
     // The path was refused (a file, a live host, no such folder): stop what was started, so
@@ -106,7 +141,10 @@ export async function runHost(
     await shutdownEngine();
     throw error;
   }
-  out.line(`vrdma host listening on ${options.socket} (${where}); stop with Ctrl-C`);
+  out.line(
+    `vrdma host listening on ${options.socket} (${where}; serves ${host.serves}); stop with Ctrl-C`,
+  );
+  out.note(`stats for operators on ${operatorPath}`);
 
   const signal = await new Promise<string>((resolve) => {
     signals.once('SIGINT', () => resolve('SIGINT'));
@@ -115,6 +153,7 @@ export async function runHost(
   out.line(`${signal}: shutting down`);
   await host.close();
   await listener.close();
+  await operator.close();
   await shutdownEngine();
   out.line('host stopped');
   return 0;

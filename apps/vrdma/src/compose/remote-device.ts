@@ -16,7 +16,7 @@ export type RemoteDevice = RemoteUnimemSession<Connection<UnimemSpec>>;
  */
 export async function openRemoteDevice(
   path: string,
-  options: { label: string; memoryBytes: number },
+  options: { label: string; memoryBytes: number; token?: string },
 ): Promise<RemoteDevice> {
   const device = unimemSession(
     await connectToHost({
@@ -24,6 +24,7 @@ export async function openRemoteDevice(
       path,
       label: options.label,
       memoryBytes: options.memoryBytes,
+      token: options.token,
     }),
   );
   try {

@@ -18,6 +18,12 @@ import { listenOnPath } from './socket-path.js';
 export interface ListenOptions {
   /** Where the UNIX socket goes: a path that holds nothing, or a stale socket. */
   path: string;
+  /**
+   * The socket's permissions (default 0o600, owner-only). 0o660 lets guests of the socket's
+   * group attach while they run as users of their own, apart from the operator socket, which
+   * stays owner-only. Only owner and group bits are allowed: never the world.
+   */
+  mode?: number;
   /** Most bytes of shared memory one guest may ask for (default 256 MiB). */
   maxGuestMemory?: number;
   /** Most guests attached through this socket at once (default 64). */
@@ -61,13 +67,19 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
   const maxGuests = options.maxGuests ?? 64;
   const maxPending = options.maxPendingAttaches ?? 16;
   const attachTimeoutMs = options.attachTimeoutMs ?? 5_000;
+  const mode = options.mode ?? 0o600;
+  if (!Number.isInteger(mode) || (mode & ~0o770) !== 0)
+    throw new VrdmaError(
+      'INVALID_ARGUMENT',
+      `socket mode ${mode.toString(8)}: only owner and group bits (at most 770) are allowed`,
+    );
   makeNonDumpable();
   const sockets = new Set<Socket>();
   let pending = 0;
   let attached = 0;
 
-  const refuse = (socket: Socket, message: string, label?: string) => {
-    socket.end(`${JSON.stringify({ type: 'error', message })}\n`);
+  const refuse = (socket: Socket, message: string, label?: string, code?: string) => {
+    socket.end(`${JSON.stringify({ type: 'error', message, ...(code ? { code } : {}) })}\n`);
     options.onRefuse?.({ reason: message, label });
   };
 
@@ -83,6 +95,8 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
       );
     if (attached >= maxGuests)
       throw new VrdmaError('QUOTA_EXCEEDED', `this host serves at most ${maxGuests} guests here`);
+    // The label is the guest's own claim: only a token the host grants earns a weight.
+    const weight = host.weightOf(request.token);
     const ids = nextRegionIds();
     const made: MemfdRegion[] = [];
     try {
@@ -114,6 +128,7 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
         control: transports.control,
         data: transports.data,
         memory: memory && plainRegion(memory),
+        weight,
       });
       attached++;
       void guest.departed.then(() => {
@@ -159,13 +174,19 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
           return;
         }
         if (request.type === 'stats') {
-          socket.end(`${JSON.stringify(statsOf(host))}\n`);
+          // Every guest's labels, metrics and audit: for the operator socket only.
+          refuse(
+            socket,
+            "stats are served on the host's operator socket only",
+            undefined,
+            'PERMISSION_DENIED',
+          );
           return;
         }
         try {
           attach(socket, request, rest);
         } catch (error) {
-          refuse(socket, firstLineOf(error), request.label);
+          refuse(socket, firstLineOf(error), request.label, codeOf(error));
         }
       },
       () => {
@@ -175,7 +196,7 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
     );
   });
 
-  const claimed = await listenOnPath(server, options.path);
+  const claimed = await listenOnPath(server, options.path, mode);
   return {
     path: options.path,
     get pending() {
@@ -196,13 +217,8 @@ function plainRegion(region: MemfdRegion): Region {
   return { id: region.id, size: region.size, bytes: region.bytes };
 }
 
-function statsOf(host: Host) {
-  return {
-    type: 'stats',
-    guests: host.guests(),
-    departed: host.departed(),
-    audit: host.audit.list().slice(-50),
-  };
+function codeOf(error: unknown): string | undefined {
+  return error instanceof VrdmaError ? error.code : undefined;
 }
 
 /** The request, or what is wrong with it in one line. */

@@ -3,11 +3,19 @@ import type { ClusterConfig } from '../cluster-config.js';
 import type { EngineConfig } from '../config.js';
 import type { Fabric, MemoryOwner, Route } from '../fabric.js';
 import { PeerLink } from './peer-link.js';
+import type { FabricAuth } from './refusal-log.js';
 import { ServedConnection } from './served-connection.js';
 
 /**
+ * Connections that have not authenticated yet, at once: beyond, new ones are dropped at once,
+ * so that a process opening connections it never authenticates holds at most this many sockets.
+ */
+export const MAX_UNAUTHENTICATED = 64;
+
+/**
  * The Unimem interconnect over TCP: this node listens for its peers' requests and dials each
- * peer for its own. One connection per direction and pair keeps each one simple: requests one
+ * peer for its own. Every connection starts by authenticating both nodes with the cluster's
+ * secret (see handshake.ts); a peer that cannot is refused, with a line in the log. One connection per direction and pair keeps each one simple: requests one
  * way, answers the other.
  */
 export class TcpFabric implements Fabric {
@@ -22,6 +30,7 @@ export class TcpFabric implements Fabric {
     private readonly cluster: ClusterConfig,
     private readonly self: MemoryOwner,
     private readonly config: EngineConfig,
+    private readonly auth: FabricAuth,
   ) {
     this.routes.set(self.node, { kind: 'memory', owner: self });
     for (const peer of cluster.nodes) {
@@ -31,6 +40,7 @@ export class TcpFabric implements Fabric {
         segmentSize: config.segmentSize,
         peerTimeoutMs: config.peerTimeoutMs,
         reconnectMs: config.reconnectMs,
+        auth,
         onChange: () => this.changed(),
       });
       this.links.set(peer.id, link);
@@ -56,12 +66,27 @@ export class TcpFabric implements Fabric {
     const me = this.cluster.nodes.find((n) => n.id === this.self.node);
     if (!me) throw new RangeError(`node ${this.self.node} is not in the cluster config`);
     const server = createServer((socket) => {
+      const waiting = [...this.served].filter((c) => !c.authenticated).length;
+      if (waiting >= MAX_UNAUTHENTICATED) {
+        this.auth.log.refuse(
+          `fabric: node ${this.self.node} refused the connection from ${socket.remoteAddress}:${socket.remotePort}: ${waiting} connections are still authenticating`,
+        );
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
       const { segmentSize, peerTimeoutMs } = this.config;
-      const connection = new ServedConnection(socket, this.self, segmentSize, peerTimeoutMs, () => {
-        this.served.delete(connection);
-        this.sockets.delete(socket);
-      });
+      const connection = new ServedConnection(
+        socket,
+        this.self,
+        segmentSize,
+        peerTimeoutMs,
+        this.auth,
+        () => {
+          this.served.delete(connection);
+          this.sockets.delete(socket);
+        },
+      );
       this.served.add(connection);
     });
     this.server = server;

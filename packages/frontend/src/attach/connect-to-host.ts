@@ -17,6 +17,8 @@ export interface ConnectToHostOptions<S extends ApiSpec>
   path: string;
   /** Bytes of shared memory to ask for (default: 16 MiB for a spec with buffers, else none). */
   memoryBytes?: number;
+  /** A secret the host grants a scheduling weight to; without one the guest gets weight 1. */
+  token?: string;
 }
 
 const DEFAULT_MEMORY = 16 * 1024 * 1024;
@@ -25,13 +27,14 @@ const DEFAULT_MEMORY = 16 * 1024 * 1024;
  * From a guest process: attaches to the host listening at `path`, maps the memory, virtqueue
  * and ring the host sends as descriptors, and connects the API over them. The process makes
  * itself non-dumpable first, so other processes cannot reach its memory through /proc.
- * Fails with DISCONNECTED when nobody listens, TRANSPORT when the host refuses (its reason in
- * the message), and as `connect` does after that.
+ * Fails with DISCONNECTED when nobody listens, PERMISSION_DENIED when the host knows no grant
+ * for its token, TRANSPORT when the host refuses otherwise (its reason in the message), and as
+ * `connect` does after that.
  */
 export async function connectToHost<S extends ApiSpec>(
   options: ConnectToHostOptions<S>,
 ): Promise<Connection<S>> {
-  const { spec, path } = options;
+  const { spec, path, token, ...rest } = options;
   const memoryBytes = options.memoryBytes ?? (spec.resources.usesBuffers ? DEFAULT_MEMORY : 0);
   makeNonDumpable();
   let fd: number;
@@ -47,6 +50,7 @@ export async function connectToHost<S extends ApiSpec>(
       version: ATTACH_PROTOCOL_VERSION,
       label: options.label ?? `pid-${process.pid}`,
       memoryBytes,
+      ...(token !== undefined ? { token } : {}),
     };
     writeSync(fd, `${JSON.stringify(request)}\n`);
     const { welcome, fds } = receiveWelcome(fd, options.timeoutMs ?? 5_000);
@@ -61,7 +65,8 @@ export async function connectToHost<S extends ApiSpec>(
     socket = new Socket({ fd, readable: true, writable: true });
     const transports = processHostTransports(socket, { control, data });
     return await connect({
-      ...options,
+      ...rest,
+      spec,
       control: transports.control,
       data: transports.data,
       memory,

@@ -38,7 +38,10 @@ export function receiveWelcome(fd: number, timeoutMs: number): ReceivedWelcome {
     const answer: unknown = JSON.parse(text.slice(0, text.indexOf('\n')));
     const refused = attachRefusalSchema.safeParse(answer);
     if (refused.success)
-      throw new VrdmaError('TRANSPORT', `the host refused: ${refused.data.message}`);
+      throw new VrdmaError(
+        refused.data.code === 'PERMISSION_DENIED' ? 'PERMISSION_DENIED' : 'TRANSPORT',
+        `the host refused: ${refused.data.message}`,
+      );
     const welcome = welcomeSchema.parse(answer);
     const expected = welcome.memory ? 3 : 2;
     if (fds.length !== expected)

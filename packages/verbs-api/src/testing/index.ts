@@ -1,0 +1,2 @@
+export { describeVerbsConformance, type VerbsConformanceTarget } from './conformance.js';
+export { loopbackVerbsEngine } from './loopback-engine.js';
