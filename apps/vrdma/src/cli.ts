@@ -143,7 +143,14 @@ export function buildProgram(
     .option('--quick', 'a short run with fewer sizes and rounds')
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
-    .addOption(guestsOption())
+    .addOption(
+      new Option(
+        '--guests <kind>',
+        'run guests as worker threads, OS processes or QEMU VMs (unimem)',
+      )
+        .choices(['thread', 'process', 'vm'])
+        .default('thread'),
+    )
     .addOption(
       new Option('--api <name>', 'the API measured').choices(['unimem', 'verbs']).default('unimem'),
     )
@@ -152,7 +159,7 @@ export function buildProgram(
         quick?: boolean;
         json?: boolean;
         report?: string;
-        guests: 'thread' | 'process';
+        guests: 'thread' | 'process' | 'vm';
         api: 'unimem' | 'verbs';
       }>();
       return run(() =>

@@ -19,6 +19,12 @@ export interface BenchOptions {
   progress?: (label: string, total: number) => void;
 }
 
+const GUEST_KIND_NAMES = {
+  thread: 'worker threads',
+  process: 'OS processes',
+  vm: 'QEMU virtual machines (TCG) over ivshmem and virtio-serial',
+} as const;
+
 const FULL_SIZES = [
   64,
   256,
@@ -65,7 +71,8 @@ async function countersOf(guest: GuestHandle): Promise<TransportCounters> {
  */
 export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const sizes = options.quick ? QUICK_SIZES : FULL_SIZES;
-  const guestCounts = options.quick ? [1, 2, 4] : [1, 2, 4, 8];
+  // VMs take a core each under TCG: two at most on this kind of machine.
+  const guestCounts = options.guests === 'vm' ? [1, 2] : options.quick ? [1, 2, 4] : [1, 2, 4, 8];
   const budget = options.quick
     ? { minBytes: 16 << 20, minOps: 500 }
     : { minBytes: 128 << 20, minOps: 5_000 };
@@ -182,7 +189,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         node: process.versions.node,
         engine: 'engine-unimem, 2 nodes in one process',
         transports: 'control: virtio split virtqueue; data: transport-shm polled ring',
-        guests: options.guests === 'thread' ? 'worker threads' : 'OS processes',
+        guests: GUEST_KIND_NAMES[options.guests],
       },
       bandwidth,
       control,

@@ -17,6 +17,10 @@ export interface BenchCommandOptions {
 
 /** `vrdma bench`: the table on stdout, or exactly one JSON object with --json; optional HTML report. */
 export async function runBenchCommand(options: BenchCommandOptions, out: Output): Promise<number> {
+  if (options.api === 'verbs' && options.guests === 'vm')
+    throw new Error(
+      '--guests vm measures the Unimem API; bench --api verbs runs threads or processes',
+    );
   if (options.api === 'verbs') return runVerbsBenchCommand(options, out);
   let bar: ReturnType<typeof progressBar> | undefined;
   const result = await runBench({

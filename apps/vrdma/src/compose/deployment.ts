@@ -7,13 +7,15 @@ import {
   type UnimemSession,
   unimemSpec,
 } from '@vrdma/unimem-api';
+import { startVmBenchGuest } from '../vm/vm-bench-guest.js';
 import type { Target } from '../workloads/workloads.js';
 import { type AttachSocket, openAttachSocket } from './attach-socket.js';
 import type { GuestHandle } from './guest-handle.js';
 import { startProcessGuest } from './process-guests.js';
 import { startThreadGuest } from './thread-guests.js';
 
-export type GuestKind = 'thread' | 'process';
+/** `vm`: a QEMU virtual machine (see src/vm), for the bench; slow to boot, two at most. */
+export type GuestKind = 'thread' | 'process' | 'vm';
 
 export interface DeploymentOptions {
   nodes: number;
@@ -87,7 +89,9 @@ export class Deployment {
     const guest =
       kind === 'process'
         ? await startProcessGuest(await this.socket(), { label, memoryBytes })
-        : await startThreadGuest(this.host, { label, memoryBytes });
+        : kind === 'vm'
+          ? await startVmBenchGuest(this.host, { label, memoryBytes })
+          : await startThreadGuest(this.host, { label, memoryBytes });
     this.guests.push(guest);
     return guest;
   }

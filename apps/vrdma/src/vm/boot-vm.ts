@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VmMemory } from '@vrdma/backend';
@@ -15,6 +15,8 @@ export interface BootVmOptions {
   memory: VmMemory;
   /** Words for the guest program, on the kernel command line as vrdma.<key>=<value>. */
   args: Record<string, string | number>;
+  /** More virtio-serial ports, by name, each on a socket of its own (default none). */
+  extraPorts?: readonly string[];
   /** Megabytes of guest RAM: the initramfs unpacks into it (default 768). */
   ramMiB?: number;
   /** Every line the VM prints on its serial console. */
@@ -26,6 +28,8 @@ export interface BootedVm {
   readonly qemu: ChildProcess;
   /** The host's end of the VM's virtio-serial port, once QEMU connected to it. */
   readonly port: Promise<Socket>;
+  /** The host's end of each extra port, by name, once QEMU connected to it. */
+  readonly extraPorts: ReadonlyMap<string, Promise<Socket>>;
   /** Resolves when QEMU has exited, with its exit code or the signal that ended it. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Console lines so far. */
@@ -42,19 +46,42 @@ export interface BootedVm {
  */
 export async function bootVm(options: BootVmOptions): Promise<BootedVm> {
   const folder = mkdtempSync(join(tmpdir(), 'vrdma-vm-'));
-  const socketPath = join(folder, 'port.sock');
-  const server = createServer();
-  const port = new Promise<Socket>((resolve) => {
-    server.once('connection', (socket) => {
-      // One connection, QEMU's: nobody else gets to talk to this VM's port.
-      server.close();
-      resolve(socket);
+  const servers: Server[] = [];
+  const listenOnce = async (path: string): Promise<{ connected: Promise<Socket> }> => {
+    const server = createServer();
+    servers.push(server);
+    const connected = new Promise<Socket>((resolve) => {
+      server.once('connection', (socket) => {
+        // One connection, QEMU's: nobody else gets to talk to this VM's port.
+        server.close();
+        resolve(socket);
+      });
     });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, resolve);
-  });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, resolve);
+    });
+    return { connected };
+  };
+  const names = [VRDMA_PORT_NAME, ...(options.extraPorts ?? [])];
+  const chardevs: string[] = [];
+  const connections = new Map<string, Promise<Socket>>();
+  for (const [i, name] of names.entries()) {
+    const path = join(folder, `port-${i}.sock`);
+    connections.set(name, (await listenOnce(path)).connected);
+    chardevs.push(
+      '-chardev',
+      `socket,id=vrdma-port-${i},path=${path}`,
+      '-device',
+      `virtserialport,chardev=vrdma-port-${i},name=${name}`,
+    );
+  }
+  // Once QEMU is connected to every port, their sockets' names are of no more use.
+  void Promise.all(connections.values()).then(() =>
+    rmSync(folder, { recursive: true, force: true }),
+  );
+  const port = connections.get(VRDMA_PORT_NAME)!;
+  connections.delete(VRDMA_PORT_NAME);
   const append = [
     'console=ttyS0',
     'quiet',
@@ -70,16 +97,15 @@ export async function bootVm(options: BootVmOptions): Promise<BootedVm> {
       '-object',
       `memory-backend-file,id=vrdma-memory,share=on,mem-path=/proc/self/fd/3,size=${options.memory.size}`,
       ...['-device', 'ivshmem-plain,memdev=vrdma-memory'],
-      ...['-chardev', `socket,id=vrdma-port,path=${socketPath}`],
       ...['-device', 'virtio-serial-pci'],
-      ...['-device', `virtserialport,chardev=vrdma-port,name=${VRDMA_PORT_NAME}`],
+      ...chardevs,
     ],
     { stdio: ['ignore', 'pipe', 'pipe', options.memory.fd] },
   );
   const lines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     qemu.once('exit', (code, signal) => {
-      server.close();
+      for (const server of servers) server.close();
       rmSync(folder, { recursive: true, force: true });
       resolve({ code, signal });
     }),
@@ -100,6 +126,7 @@ export async function bootVm(options: BootVmOptions): Promise<BootedVm> {
     name: options.name,
     qemu,
     port,
+    extraPorts: connections,
     exited,
     console: lines,
     kill(signal = 'SIGKILL') {

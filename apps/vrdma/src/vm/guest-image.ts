@@ -1,6 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
@@ -11,6 +20,8 @@ import type { VmHostTools } from './vm-requirements.js';
 
 /** The kernel modules a guest loads: virtio over PCI, and the console driver behind its port. */
 const GUEST_MODULES = ['virtio_pci', 'virtio_console'];
+
+const STALE_IMAGE_MS = 60 * 60_000;
 
 export interface GuestImage {
   kernel: string;
@@ -72,6 +83,13 @@ export async function buildGuestImage(
   const partial = `${initramfs}.${process.pid}.partial`;
   writeFileSync(partial, gzipSync(cpioNewc(entries), { level: 1 }));
   renameSync(partial, initramfs);
+  // Images of other inputs are tens of MB each: those an hour old go (a checkout of other code,
+  // running beside this one, may still be about to boot the younger ones).
+  for (const name of readdirSync(cacheDir)) {
+    const path = join(cacheDir, name);
+    if (!/^vrdma-guest-\w+\.cpio\.gz$/.test(name) || path === initramfs) continue;
+    if (Date.now() - statSync(path).mtimeMs > STALE_IMAGE_MS) rmSync(path, { force: true });
+  }
   return { kernel: tools.kernel, initramfs, built: true };
 }
 

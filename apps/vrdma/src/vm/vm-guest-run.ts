@@ -3,8 +3,11 @@ import { type BootedVm, bootVm } from './boot-vm.js';
 import type { GuestImage } from './guest-image.js';
 import { proofPattern, VM_RESULT_TAG, type VmGuestResult } from './vm-result.js';
 
-/** A VM's shared memory: a power of two for its BAR; the guest asks for 16 MiB of it. */
+/** A VM's shared memory: a power of two for its BAR; the guest asks for 16 MiB of it by default. */
 const VM_MEMORY_BYTES = 32 * 1024 * 1024;
+const GUEST_MEMORY_BYTES = 16 * 1024 * 1024;
+/** Room for the virtqueue and the data-plane channel beside the guest's buffers. */
+const TRANSPORT_ROOM = 2 * 1024 * 1024;
 
 export interface VmGuestRun {
   readonly name: string;
@@ -40,6 +43,11 @@ export interface StartVmGuestOptions {
   /** Bytes per transfer of the example guest. */
   size: number;
   rounds?: number;
+  /** Bytes of buffer memory the guest asks for (default 16 MiB); the device grows to fit. */
+  memoryBytes?: number;
+  /** `serve`: the guest runs the workloads sent on the workload port instead of the example. */
+  mode?: 'example' | 'serve';
+  extraPorts?: readonly string[];
   /** Answers the guest's attach request only once this settles (default: at once). */
   attachAfter?: Promise<unknown>;
   /** How long the guest waits for the host's answers (default 30 s; more while held). */
@@ -52,7 +60,10 @@ export interface StartVmGuestOptions {
  * with it, attaches the guest when it asks on its port, and reads its result from the console.
  */
 export async function startVmGuest(host: Host, options: StartVmGuestOptions): Promise<VmGuestRun> {
-  const memory = createVmMemory(VM_MEMORY_BYTES, `vrdma-${options.name}`);
+  const guestMemory = options.memoryBytes ?? GUEST_MEMORY_BYTES;
+  let deviceBytes = VM_MEMORY_BYTES;
+  while (deviceBytes < guestMemory + TRANSPORT_ROOM) deviceBytes *= 2;
+  const memory = createVmMemory(deviceBytes, `vrdma-${options.name}`);
   const started = performance.now();
   let vm: BootedVm;
   let resolveResult: (line: string) => void = () => {};
@@ -71,7 +82,10 @@ export async function startVmGuest(host: Host, options: StartVmGuestOptions): Pr
         size: options.size,
         rounds: options.rounds ?? 1,
         timeout: options.guestTimeoutMs ?? 30_000,
+        memory: guestMemory,
+        mode: options.mode ?? 'example',
       },
+      extraPorts: options.extraPorts,
       onConsole: (line) => {
         const booted = /vrdma-vm: booted in ([\d.]+) s/.exec(line);
         if (booted) bootS = Number(booted[1]);

@@ -5,11 +5,13 @@
  * it speaks on the serial console, each result a line starting with VM_RESULT_TAG.
  */
 import { readFileSync } from 'node:fs';
-import { connectFromVm, whenVirtioPortsIdle } from '@vrdma/frontend';
+import { connectFromVm, findVirtioPort, VirtioPort, whenVirtioPortsIdle } from '@vrdma/frontend';
 import { unimemSession, unimemSpec } from '@vrdma/unimem-api';
 import { writeAndReadBack } from '../commands/guest.js';
+import { serveWorkloads } from '../compose/serve-workloads.js';
 import { transportCounters } from '../compose/transport-counters.js';
 import { VM_RESULT_TAG, type VmGuestResult } from './vm-result.js';
+import { decodeLine, encodeLine, splitLines, WORKLOAD_PORT_NAME } from './workload-lines.js';
 import { proveZeroCopy } from './zero-copy-proof.js';
 
 const args = Object.fromEntries(
@@ -47,6 +49,24 @@ try {
   out.line(
     `guest ${label}: attached from a VM as guest ${device.connection.guest}, node ${info.node}`,
   );
+  if (args.mode === 'serve') {
+    // The bench's guest: runs the workloads the host sends on a second port, until the VM ends.
+    const workloads = new VirtioPort(findVirtioPort(WORKLOAD_PORT_NAME));
+    serveWorkloads(
+      device,
+      {
+        send: (message) => workloads.write(encodeLine(message)),
+        onMessage: (listener) =>
+          workloads.on(
+            'data',
+            splitLines((line) => listener(decodeLine(line))),
+          ),
+      },
+      () => transportCounters(device.connection),
+    );
+    // The port's reads keep the program alive; the host ends the VM.
+    await new Promise<never>(() => {});
+  }
   code = await writeAndReadBack(device, { label, size, rounds }, out);
   const proof = await proveZeroCopy(device, label, size);
   const counters = transportCounters(device.connection);

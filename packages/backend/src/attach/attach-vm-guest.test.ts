@@ -11,18 +11,18 @@ import { service } from '../service.js';
 import { attachVmGuest } from './attach-vm-guest.js';
 import { createVmMemory } from './vm-memory.js';
 
-let dir: string | undefined;
+const dirs: string[] = [];
 let server: Server | undefined;
 afterEach(async () => {
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   server = undefined;
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  dir = undefined;
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
 /** The two ends of a stream standing in for a VM's virtio-serial port. */
 async function portPair(): Promise<{ host: Socket; guest: Socket }> {
-  dir = mkdtempSync(join(tmpdir(), 'vrdma-vm-port-'));
+  const dir = mkdtempSync(join(tmpdir(), 'vrdma-vm-port-'));
+  dirs.push(dir);
   const path = join(dir, 'port.sock');
   const hostEnd = new Promise<Socket>((resolve) => {
     server = createServer(resolve);
