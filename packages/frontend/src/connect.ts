@@ -135,13 +135,21 @@ export async function connect<S extends ApiSpec>(
       },
       async close() {
         if (keepalive) clearInterval(keepalive);
-        if (!gone) await session.goodbye(undefined, { timeoutMs: 1_000 }).catch(() => {});
+        if (!gone)
+          await session.goodbye(undefined, { timeoutMs: GOODBYE_TIMEOUT_MS }).catch(() => {});
         await Promise.allSettled([control.close(), data?.close()]);
         onGone(new VrdmaError('DISCONNECTED', 'the guest closed the connection'));
       },
     };
   }
 }
+
+/**
+ * How long a closing guest waits for the host to take its goodbye before it resets the device
+ * anyway. A host busy with other guests may take a few seconds to answer; one that never does
+ * still lets the guest go.
+ */
+const GOODBYE_TIMEOUT_MS = 10_000;
 
 /** A spec with buffers needs the guest's memory; one with data-plane calls, a data transport. */
 function requireWhatTheSpecNeeds<S extends ApiSpec>(options: ConnectOptions<S>): void {
