@@ -2,6 +2,7 @@ import type { AttachedGuest } from '@vrdma/backend';
 import fc from 'fast-check';
 import { type AttachSocket, openAttachSocket } from '../compose/attach-socket.js';
 import { Deployment } from '../compose/deployment.js';
+import { eventually, openDescriptors } from './churn-fleet.js';
 import { HonestGuests } from './honest-guests.js';
 import { describeAction, type HostileAction, hostileAction } from './hostile-actions.js';
 import { HostileGuest } from './hostile-guest.js';
@@ -26,6 +27,8 @@ export interface FuzzReport {
   hostileGuests: number;
   /** How the host answered the hostile moves: ok, gone, silent, or the refusal's code. */
   outcomes: Record<string, number>;
+  /** Descriptors the host's process had open once set up, and once every hostile guest left. */
+  fds: { start: number; end: number };
   failure?: { path: string; step: number; action: string; message: string };
 }
 
@@ -57,13 +60,20 @@ const HONEST_MS = 60_000;
  * guest, once gone, leaves nothing held. Stops at the first failure and says how to replay it.
  */
 export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport> {
-  const report: FuzzReport = { runs: 0, steps: 0, hostileGuests: 0, outcomes: {} };
+  const report: FuzzReport = {
+    runs: 0,
+    steps: 0,
+    hostileGuests: 0,
+    outcomes: {},
+    fds: { start: 0, end: 0 },
+  };
   const deployment = Deployment.create({ nodes: 2, engine: { sessionMemory: 64 << 20 } });
   let socket: AttachSocket | undefined;
   try {
     socket = await openAttachSocket(deployment.host);
     const attachSocket = socket;
     const honest = await HonestGuests.start(deployment, options.honest ?? 2, 64 << 10);
+    report.fds.start = openDescriptors();
     const open = async (): Promise<Playing> => {
       const label = `hostile-${report.hostileGuests++}`;
       const arrival = attachSocket.arrival(label);
@@ -124,6 +134,16 @@ export async function runFuzzCampaign(options: FuzzOptions): Promise<FuzzReport>
       path: options.path,
       endOnFailure: true,
     });
+    // Every hostile guest and stranger is gone: the host holds no descriptor of theirs.
+    await eventually(() => openDescriptors() <= report.fds.start, HONEST_MS);
+    report.fds.end = openDescriptors();
+    if (!details.failed && report.fds.end > report.fds.start)
+      report.failure = {
+        path: '',
+        step: -1,
+        action: '(after every run)',
+        message: `${report.fds.end - report.fds.start} descriptors were not returned`,
+      };
     if (details.failed) {
       const error = details.errorInstance;
       report.failure = {

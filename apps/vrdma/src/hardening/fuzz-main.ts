@@ -27,7 +27,7 @@ const outcomes = Object.entries(report.outcomes)
   .map(([key, count]) => `${key}=${count}`)
   .join(' ');
 console.log(
-  `fuzz: seed=${seed} runs=${report.runs} steps=${report.steps} hostile_guests=${report.hostileGuests} failures=${report.failure ? 1 : 0}`,
+  `fuzz: seed=${seed} runs=${report.runs} steps=${report.steps} hostile_guests=${report.hostileGuests} failures=${report.failure ? 1 : 0} fds=${report.fds.start}->${report.fds.end}`,
 );
 console.log(`fuzz: outcomes ${outcomes}`);
 if (report.failure) {
