@@ -49,6 +49,11 @@ export const unimemProfile: ApiProfile<UnimemSpec> = {
     return samples[fn.name] ?? {};
   },
   ping: (connection) => connection.api.query({}),
+  makers: ({ api }, own, size) => [
+    () => api.alloc({ size }),
+    () => api.openChannel({ depth: (size % 64) + 1 }),
+    () => api.exportBuffer({ buffer: own.buffer as Handle<'Buffer'>, access: 'read' }),
+  ],
   async callWithRef(connection, own, ref, pick) {
     const { api } = connection;
     const channel = own.channel as Handle<'Channel'>;
