@@ -10,5 +10,9 @@ export default defineConfig(
     'guest-thread': 'src/compose/guest-thread.ts',
     'guest-process': 'src/compose/guest-process.ts',
     'echo-thread': 'src/bench/echo-thread.ts',
+    'verbs-guest-thread': 'src/verbs/verbs-guest-thread.ts',
+    'verbs-guest-process': 'src/verbs/verbs-guest-process.ts',
+    // Bundled again, with esbuild, into the VM guests' initramfs.
+    'vm-guest': 'src/vm/vm-guest.ts',
   }),
 );

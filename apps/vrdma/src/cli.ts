@@ -5,10 +5,12 @@ import { runBenchCommand } from './commands/bench.js';
 import { runDemo } from './commands/demo.js';
 import { runGuest } from './commands/guest.js';
 import { defaultSocketPath, operatorSocketPath, runHost } from './commands/host.js';
+import { HOST_APIS, type HostApi } from './commands/host-services.js';
 import { FileError } from './commands/json-file.js';
 import { consoleOutput, type Output } from './commands/output.js';
 import { runStats } from './commands/stats.js';
-import { readToken } from './commands/token.js';
+import { readFabricSecret, readToken } from './commands/token.js';
+import { runVm } from './commands/vm.js';
 
 /** Exit codes: 0 success, 1 the run found a problem (data mismatch), 2 usage, 3 failure. */
 export const EXIT = { ok: 0, problem: 1, usage: 2, failure: 3 } as const;
@@ -58,6 +60,14 @@ function bytesUpTo(max: number) {
     if (n < 1 || n > max) throw new InvalidArgumentError(`expected 1 byte to ${max} bytes`);
     return n;
   };
+}
+/** `unimem,verbs`: the APIs a host serves, each known, at least one. */
+function apiList(value: string): HostApi[] {
+  const names = value.split(',').map((n) => n.trim());
+  const unknown = names.filter((n) => !(HOST_APIS as readonly string[]).includes(n));
+  if (names.length === 0 || unknown.length > 0)
+    throw new InvalidArgumentError(`expected some of ${HOST_APIS.join(', ')}`);
+  return names as HostApi[];
 }
 const byteSize = bytesUpTo(64 << 20);
 const byteSizeUnbounded = bytesUpTo(2 ** 40);
@@ -127,16 +137,26 @@ export function buildProgram(
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
     .addOption(guestsOption())
+    .addOption(
+      new Option('--api <name>', 'the API measured').choices(['unimem', 'verbs']).default('unimem'),
+    )
     .action(function (this: Command) {
       const o = this.opts<{
         quick?: boolean;
         json?: boolean;
         report?: string;
         guests: 'thread' | 'process';
+        api: 'unimem' | 'verbs';
       }>();
       return run(() =>
         runBenchCommand(
-          { quick: o.quick === true, json: o.json === true, report: o.report, guests: o.guests },
+          {
+            quick: o.quick === true,
+            json: o.json === true,
+            report: o.report,
+            guests: o.guests,
+            api: o.api,
+          },
           out,
         ),
       )();
@@ -158,6 +178,10 @@ export function buildProgram(
       'engine-unimem cluster file: this host is one node of a TCP cluster',
     )
     .option('--node <id>', "this host's node id", nonNegativeInt)
+    .option(
+      '--fabric-secret <file>',
+      "a file holding the cluster's shared secret (or env VRDMA_FABRIC_SECRET); nodes prove they hold it",
+    )
     .option('--quota-buffers <n>', 'buffers per guest', nonNegativeInt)
     .option('--quota-bytes <bytes>', 'bytes of buffers per guest', byteSizeUnbounded)
     .option('--quota-channels <n>', 'channels per guest', nonNegativeInt)
@@ -174,13 +198,18 @@ export function buildProgram(
       [],
     )
     .option('--lease <ms>', 'detach a guest silent this long (0: never)', nonNegativeInt)
+    .option('--api <names>', `APIs to serve, comma-separated: ${HOST_APIS.join(', ')}`, apiList, [
+      ...HOST_APIS,
+    ])
     .action(function (this: Command) {
       const o = this.opts<{
+        api: HostApi[];
         socket: string;
         config?: string;
         nodes: number;
         cluster?: string;
         node?: number;
+        fabricSecret?: string;
         quotaBuffers?: number;
         quotaBytes?: number;
         quotaChannels?: number;
@@ -206,9 +235,11 @@ export function buildProgram(
             nodes: o.nodes,
             cluster: o.cluster,
             node: o.node,
+            fabricSecret: readFabricSecret(o.fabricSecret),
             quotas,
             weightGrants: o.weightGrant,
             leaseMs: o.lease,
+            apis: o.api,
           },
           out,
         ),
@@ -239,6 +270,20 @@ export function buildProgram(
         tokenFile?: string;
       }>();
       return run(() => runGuest({ ...o, token: readToken(o.tokenFile) }, out))();
+    });
+
+  program
+    .command('vm')
+    .description(
+      'boots QEMU virtual machines as guests of a host (ivshmem, virtio-serial), each running the example guest',
+    )
+    .option('--guests <n>', 'how many VMs', positiveInt, 2)
+    .option('--size <bytes>', 'bytes to write and read back', byteSize, 64 << 10)
+    .option('--rounds <n>', 'write and read back this many times', positiveInt, 1)
+    .option('--console', "print every line of the VMs' consoles")
+    .action(function (this: Command) {
+      const o = this.opts<{ guests: number; size: number; rounds: number; console?: boolean }>();
+      return run(() => runVm(o, out))();
     });
 
   program

@@ -111,3 +111,4 @@ export {
   type ServerTransport,
   type TransportMetrics,
 } from './transport.js';
+export { type VmWelcome, vmWelcomeSchema } from './vm-attach-protocol.js';

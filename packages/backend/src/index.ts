@@ -1,3 +1,4 @@
+export { type AttachVmGuestOptions, attachVmGuest } from './attach/attach-vm-guest.js';
 export { type AttachWorkerOptions, attachWorker } from './attach/attach-worker.js';
 export { type HostListener, type ListenOptions, listen } from './attach/listen.js';
 export {
@@ -6,6 +7,7 @@ export {
   serveOperator,
   statsOf,
 } from './attach/operator-socket.js';
+export { createVmMemory, type VmMemory } from './attach/vm-memory.js';
 export { AuditLog, type AuditRecord } from './audit-log.js';
 export { type AuditPrinterOptions, auditPrinter, formatAuditRecord } from './audit-printer.js';
 export {

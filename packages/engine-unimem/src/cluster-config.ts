@@ -19,6 +19,11 @@ export const clusterConfigSchema = z
   .object({
     nodes: z.array(nodeEntry).min(1),
     engine: engineConfigSchema.partial().optional(),
+    /**
+     * The secret every node shares: nodes prove to each other that they hold it (HMAC-SHA256
+     * challenge-response) before any transfer. Keep the file private; at least 16 characters.
+     */
+    secret: z.string().min(16).max(1024).optional(),
   })
   .superRefine((cluster, ctx) => {
     const ids = new Set<number>();

@@ -1,5 +1,7 @@
 import { type ClusterConfigInput, parseClusterConfig } from './cluster-config.js';
 import type { EngineConfigInput } from './config.js';
+import { fabricKey } from './fabric/handshake.js';
+import { RefusalLog } from './fabric/refusal-log.js';
 import { TcpFabric } from './fabric/tcp-fabric.js';
 import { UnimemNode } from './node.js';
 
@@ -10,6 +12,14 @@ export interface TcpNodeOptions {
   node: number;
   /** Local overrides of the cluster's engine configuration. */
   config?: EngineConfigInput;
+  /**
+   * The secret every node of the cluster shares, which authenticates nodes to each other
+   * (overrides the cluster config's `secret`). Without one on either side, only nodes without
+   * one either can join: anything that reaches the port.
+   */
+  secret?: string;
+  /** Where the node says why it refused a peer, one line each (default: stderr). */
+  log?: (line: string) => void;
 }
 
 /** A node of a cluster spread over processes or hosts, joined by the TCP fabric. */
@@ -29,7 +39,10 @@ export async function startTcpNode(options: TcpNodeOptions): Promise<TcpNode> {
     throw new RangeError(`node ${options.node} is not in the cluster config`);
   let fabric!: TcpFabric;
   const engine = new UnimemNode(options.node, { ...cluster.engine, ...options.config }, (self) => {
-    fabric = new TcpFabric(cluster, self, self.config);
+    fabric = new TcpFabric(cluster, self, self.config, {
+      key: fabricKey(options.secret ?? cluster.secret),
+      log: new RefusalLog(options.log ?? ((line) => process.stderr.write(`${line}\n`))),
+    });
     return fabric;
   });
   try {

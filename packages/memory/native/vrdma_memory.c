@@ -2,7 +2,10 @@
 //
 //   createMemfd(name, size) -> fd   anonymous shared memory, sealed against resizing so a
 //                                   guest can never shrink it under the host (SIGBUS)
-//   map(fd, size) -> ArrayBuffer    a MAP_SHARED mapping; unmapped when the buffer is collected
+//   map(fd, size[, offset]) -> ArrayBuffer
+//                                   a MAP_SHARED mapping of size bytes from a page-aligned offset
+//                                   (a window of a larger file, a device's BAR through sysfs);
+//                                   unmapped when the buffer is collected
 //   memfdInfo(fd)                   size and seals of what a peer sent, checked before mapping
 //   sendWithFds(socket, data, fds)  bytes and up to 8 descriptors (SCM_RIGHTS) in one sendmsg
 //   receiveWithFds(socket, maxBytes, maxFds, timeoutMs) -> { data, fds }
@@ -159,20 +162,37 @@ static void unmap(napi_env env, void* data, void* hint) {
 }
 
 static napi_value map(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!read_args(env, info, argv, 2)) return NULL;
+  napi_value argv[3];
+  size_t argc = 3;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2) {
+    napi_throw_type_error(env, NULL, "missing arguments");
+    return NULL;
+  }
   int fd;
   if (!read_fd(env, argv[0], &fd)) return NULL;
   size_t size;
   if (!read_size(env, argv[1], &size)) return NULL;
+  // One file can hold several regions (a VM's one shared-memory device holds them all): the
+  // offset picks a window, which mmap needs page-aligned.
+  int64_t offset = 0;
+  napi_valuetype offset_type = napi_undefined;
+  if (argc >= 3) napi_typeof(env, argv[2], &offset_type);
+  if (offset_type != napi_undefined) {
+    if (napi_get_value_int64(env, argv[2], &offset) != napi_ok || offset < 0 ||
+        (size_t)offset > MAX_SIZE || offset % sysconf(_SC_PAGESIZE) != 0) {
+      napi_throw_range_error(env, "OUT_OF_RANGE",
+                             "offset must be a multiple of the page size, 0 .. 2^31");
+      return NULL;
+    }
+  }
   // Mapping past the end of the file would fault on first touch: refuse it here instead.
   struct stat st;
   if (fstat(fd, &st) != 0) return fail(env, "fstat", errno);
-  if ((size_t)st.st_size < size) {
+  if ((size_t)st.st_size < (size_t)offset + size) {
     napi_throw_range_error(env, "OUT_OF_RANGE", "the file is smaller than the mapping asked for");
     return NULL;
   }
-  void* data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
   if (data == MAP_FAILED) return fail(env, "mmap", errno);
   napi_value buffer;
   if (napi_create_external_arraybuffer(env, data, size, unmap, (void*)size, &buffer) != napi_ok) {

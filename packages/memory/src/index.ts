@@ -13,6 +13,7 @@ export { AWAKE, atomicsWakeChannel, Doorbell, SLEEPING, type WakeChannel } from 
 export { DoorbellMux, type DoorbellStream } from './doorbell-mux.js';
 export { isDumpable, makeNonDumpable } from './dumpable.js';
 export { type MapReceivedOptions, mapReceivedRegion, SEALS } from './map-received-region.js';
+export { mapWindows, type RegionWindow } from './map-windows.js';
 export { createMemfdRegion, type MemfdRegion } from './memfd-region.js';
 export {
   type MemfdInfo,

@@ -27,8 +27,12 @@ export interface ReceivedWithFds {
 export interface NativeMemory {
   /** Sealed anonymous shared memory of `size` bytes; returns its file descriptor. */
   createMemfd(name: string, size: number): number;
-  /** A MAP_SHARED mapping of `fd`, unmapped when the ArrayBuffer is collected. */
-  map(fd: number, size: number): ArrayBuffer;
+  /**
+   * A MAP_SHARED mapping of `size` bytes of `fd` from `offset` (default 0, a multiple of the
+   * page size), unmapped when the ArrayBuffer is collected. Refuses (`OUT_OF_RANGE`) a window
+   * that runs past the end of the file.
+   */
+  map(fd: number, size: number, offset?: number): ArrayBuffer;
   /** fstat and F_GET_SEALS of `fd`: what a receiver checks before mapping it. */
   memfdInfo(fd: number): MemfdInfo;
   /**

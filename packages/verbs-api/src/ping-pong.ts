@@ -72,6 +72,11 @@ export async function runPingPongSide(
   });
   const remote = await peer.receive();
   await connectQp(session, end.qp, { node: Number(remote.node), qpNum: Number(remote.qpNum) });
+  // A requester that sends before its responder is ready to receive gets no answer (verbs:
+  // retry-exceeded): each side says when its queue pair is connected, as applications do.
+  peer.send({ connected: true });
+  if ((await peer.receive()).connected !== true)
+    throw new Error(`${role}: the peer did not connect`);
 
   const waiter = new CompletionWaiter(session);
   const digest = createHash('sha256');

@@ -4,16 +4,20 @@ import { renderReport } from '../bench/report-html.js';
 import { formatTable } from '../bench/table.js';
 import type { GuestKind } from '../compose/deployment.js';
 import { type Output, progressBar } from './output.js';
+import { runVerbsBenchCommand } from './verbs-bench-command.js';
 
 export interface BenchCommandOptions {
   quick: boolean;
   json: boolean;
   report?: string;
   guests: GuestKind;
+  /** The API measured (default unimem). */
+  api?: 'unimem' | 'verbs';
 }
 
 /** `vrdma bench`: the table on stdout, or exactly one JSON object with --json; optional HTML report. */
 export async function runBenchCommand(options: BenchCommandOptions, out: Output): Promise<number> {
+  if (options.api === 'verbs') return runVerbsBenchCommand(options, out);
   let bar: ReturnType<typeof progressBar> | undefined;
   const result = await runBench({
     quick: options.quick,

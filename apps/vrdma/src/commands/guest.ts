@@ -41,9 +41,10 @@ export async function runGuest(options: GuestCommandOptions, out: Output): Promi
   }
 }
 
-async function writeAndReadBack(
+/** The example application itself, on a device however attached (a process, a VM). */
+export async function writeAndReadBack(
   device: RemoteDevice,
-  options: GuestCommandOptions,
+  options: Pick<GuestCommandOptions, 'label' | 'size' | 'rounds'>,
   out: Output,
 ): Promise<number> {
   const { size, label } = options;

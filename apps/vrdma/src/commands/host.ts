@@ -9,7 +9,6 @@ import {
   listen,
   type OperatorListener,
   serveOperator,
-  service,
   type WeightGrant,
 } from '@vrdma/backend';
 import {
@@ -19,8 +18,9 @@ import {
   engineConfigSchema,
   startTcpNode,
 } from '@vrdma/engine-unimem';
-import { type UnimemEngine, unimemSpec } from '@vrdma/unimem-api';
+import type { UnimemEngine } from '@vrdma/unimem-api';
 import { z } from 'zod';
+import { HOST_APIS, type HostApi, hostServices } from './host-services.js';
 import { readJsonFile } from './json-file.js';
 import type { Output } from './output.js';
 
@@ -41,11 +41,15 @@ export interface HostCommandOptions {
   nodes: number;
   cluster?: string;
   node?: number;
+  /** The fabric's shared secret (overrides the cluster file's). */
+  fabricSecret?: string;
   /** Unimem's kinds by their flags, bytes of buffers and calls in flight, per guest. */
   quotas: { buffers?: number; bytes?: number; channels?: number; keys?: number; calls?: number };
   /** Weights granted to guests that present the token of a digest. */
   weightGrants: WeightGrant[];
   leaseMs?: number;
+  /** The APIs served (default: every one of HOST_APIS). */
+  apis?: readonly HostApi[];
 }
 
 // Strict at every level: a misspelt key is refused by name, never silently ignored.
@@ -85,7 +89,18 @@ export async function runHost(
   if (options.cluster) {
     if (options.node === undefined) throw new Error('--cluster needs --node <id>');
     const cluster = readJsonFile(options.cluster, 'cluster file', clusterConfigSchema);
-    const node = await startTcpNode({ cluster, node: options.node, config: engineConfig });
+    const secret = options.fabricSecret ?? cluster.secret;
+    if (secret === undefined)
+      out.note(
+        'fabric: no secret (--fabric-secret, VRDMA_FABRIC_SECRET or the cluster file): any process that reaches the port joins as a node',
+      );
+    const node = await startTcpNode({
+      cluster,
+      node: options.node,
+      config: engineConfig,
+      secret,
+      log: (line) => out.note(line),
+    });
     engine = node.engine;
     shutdownEngine = () => node.shutdown();
     where = `node ${options.node} of a ${cluster.nodes.length}-node TCP cluster`;
@@ -98,7 +113,7 @@ export async function runHost(
   }
 
   const host = createHost({
-    services: [service(unimemSpec, engine)],
+    services: hostServices(engine, options.apis ?? HOST_APIS),
     config: hostConfig,
     // Refusals a guest causes are printed rationed per guest; `stats` shows the full record.
     onAudit: auditPrinter((line) => out.note(line)),
@@ -123,7 +138,9 @@ export async function runHost(
     await shutdownEngine();
     throw error;
   }
-  out.line(`vrdma host listening on ${options.socket} (${where}); stop with Ctrl-C`);
+  out.line(
+    `vrdma host listening on ${options.socket} (${where}; serves ${host.serves}); stop with Ctrl-C`,
+  );
   out.note(`stats for operators on ${operatorPath}`);
 
   const signal = await new Promise<string>((resolve) => {

@@ -16,3 +16,18 @@ export function readToken(file: string | undefined, env = process.env): string |
     );
   return token;
 }
+
+/**
+ * The fabric's shared secret, from a file or from VRDMA_FABRIC_SECRET (never an argument, for
+ * the same reason as a token); undefined when neither is set (the cluster file may hold one).
+ */
+export function readFabricSecret(file: string | undefined, env = process.env): string | undefined {
+  const raw = file !== undefined ? readFileSync(file, 'utf8') : env.VRDMA_FABRIC_SECRET;
+  if (raw === undefined) return undefined;
+  const secret = raw.trim();
+  if (secret.length < 16)
+    throw new Error(
+      `a fabric secret holds at least 16 characters${file ? ` (${file})` : ' (VRDMA_FABRIC_SECRET)'}`,
+    );
+  return secret;
+}

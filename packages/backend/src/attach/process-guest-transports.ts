@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
-import { ATTACH_DOORBELLS, VrdmaError } from '@vrdma/api-spec';
-import { DoorbellMux, type MemfdRegion, SocketWakeChannel } from '@vrdma/memory';
+import { ATTACH_DOORBELLS, type Region, VrdmaError } from '@vrdma/api-spec';
+import { DoorbellMux, SocketWakeChannel } from '@vrdma/memory';
 import { HostEndpoint, type RingShape } from '@vrdma/transport-shm';
 import { createVirtioServerTransport, type VirtioServerTransport } from '@vrdma/transport-virtio';
 
@@ -16,7 +16,7 @@ export interface ProcessGuestTransports {
  */
 export function processGuestTransports(
   socket: Socket,
-  regions: { control: MemfdRegion; data: MemfdRegion; shape: RingShape },
+  regions: { control: Region; data: Region; shape: RingShape },
 ): ProcessGuestTransports {
   const bells = new DoorbellMux(socket, [ATTACH_DOORBELLS.control, ATTACH_DOORBELLS.data]);
   const control = createVirtioServerTransport({

@@ -1,5 +1,14 @@
 import { connect, type Socket } from 'node:net';
 import type { LinkOperation, RemoteLink } from '../fabric.js';
+import {
+  ACCEPTOR_HELLO_BYTES,
+  collectPayload,
+  NONCE_BYTES,
+  newNonce,
+  PROOF_BYTES,
+  proofOf,
+  sameProof,
+} from './handshake.js';
 import { MessageReader, type PayloadSink } from './message-reader.js';
 import {
   encodeHeader,
@@ -11,6 +20,7 @@ import {
   statusOf,
   type WireStatus,
 } from './protocol.js';
+import type { FabricAuth } from './refusal-log.js';
 
 export interface PeerAddress {
   id: number;
@@ -23,6 +33,8 @@ export interface PeerLinkOptions {
   segmentSize: number;
   peerTimeoutMs: number;
   reconnectMs: number;
+  /** The cluster's secret, to prove this node and check the peer; where refusals are logged. */
+  auth: FabricAuth;
   /** Called whenever the link goes up or down. */
   onChange(): void;
 }
@@ -58,6 +70,10 @@ export class PeerLink implements RemoteLink {
   private watchdog: ReturnType<typeof setInterval> | undefined;
   private lastProgress = 0;
   private closed = false;
+  /** This connection's nonce, sent in HELLO: the peer's proof must cover it. */
+  private nonce: Buffer = Buffer.alloc(0);
+  /** The last refusal logged: a peer redialled every reconnectMs is reported once, not each time. */
+  private lastRefusal: string | undefined;
 
   constructor(
     readonly peer: PeerAddress,
@@ -72,13 +88,18 @@ export class PeerLink implements RemoteLink {
     socket.setNoDelay(true);
     const reader = new MessageReader((h) => this.onMessage(h), this.options.segmentSize);
     socket.on('connect', () => {
+      this.nonce = newNonce();
       socket.write(
-        encodeHeader({
-          type: MessageType.HELLO,
-          status: PROTOCOL_VERSION,
-          node: this.options.self,
-          key: PROTOCOL_MAGIC,
-        }),
+        Buffer.concat([
+          encodeHeader({
+            type: MessageType.HELLO,
+            status: PROTOCOL_VERSION,
+            node: this.options.self,
+            key: PROTOCOL_MAGIC,
+            length: NONCE_BYTES,
+          }),
+          this.nonce,
+        ]),
       );
     });
     socket.on('data', (chunk: Buffer) => {
@@ -136,18 +157,7 @@ export class PeerLink implements RemoteLink {
   }
 
   private onMessage(h: Header): PayloadSink | undefined {
-    if (!this.up) {
-      if (
-        h.type !== MessageType.HELLO ||
-        h.key !== PROTOCOL_MAGIC ||
-        h.status !== PROTOCOL_VERSION ||
-        h.node !== this.peer.id
-      )
-        throw new ProtocolError(`expected HELLO from node ${this.peer.id}`);
-      this.up = true;
-      this.options.onChange();
-      return undefined;
-    }
+    if (!this.up) return this.handshake(h);
     switch (h.type) {
       case MessageType.WRITE_DONE:
       case MessageType.READ_DONE:
@@ -158,6 +168,41 @@ export class PeerLink implements RemoteLink {
       default:
         throw new ProtocolError(`unexpected message type ${h.type}`);
     }
+  }
+
+  /** The dialer's side of the handshake (see handshake.ts): the peer proves itself first. */
+  private handshake(h: Header): PayloadSink {
+    if (h.type !== MessageType.HELLO || h.key !== PROTOCOL_MAGIC || h.node !== this.peer.id)
+      this.refuse(`it did not answer HELLO as node ${this.peer.id}`);
+    if (h.status !== PROTOCOL_VERSION)
+      this.refuse(`it speaks fabric protocol version ${h.status}, this node ${PROTOCOL_VERSION}`);
+    return collectPayload('HELLO', h.length, ACCEPTOR_HELLO_BYTES, (payload) => {
+      const key = this.options.auth.key;
+      const ids = { dialer: this.options.self, acceptor: this.peer.id };
+      const nonces = { dialer: this.nonce, acceptor: payload.subarray(0, NONCE_BYTES) };
+      if (!sameProof(proofOf(key, 'acceptor', ids, nonces), payload.subarray(NONCE_BYTES)))
+        this.refuse("wrong fabric secret (its proof does not verify): it is not this cluster's");
+      this.socket?.write(
+        Buffer.concat([
+          encodeHeader({ type: MessageType.PROOF, length: PROOF_BYTES }),
+          proofOf(key, 'dialer', ids, nonces),
+        ]),
+      );
+      this.lastRefusal = undefined;
+      this.up = true;
+      this.options.onChange();
+    });
+  }
+
+  private refuse(reason: string): never {
+    if (reason !== this.lastRefusal) {
+      this.lastRefusal = reason;
+      const { id, host, port } = this.peer;
+      this.options.auth.log.refuse(
+        `fabric: node ${this.options.self} refused node ${id} at ${host}:${port}: ${reason}`,
+      );
+    }
+    throw new ProtocolError(reason);
   }
 
   private onDone(h: Header): void {

@@ -8,16 +8,21 @@ import type { RemoteFailure } from '../fabric.js';
  *   2  u16  node      (HELLO: the sender's node id)
  *   4  u32  request   (request id, chosen by the initiator, unique per connection)
  *   8  u32  key       (WRITE, READ: the exported key; HELLO: the magic "UNIM")
- *  12  u32  length    (WRITE, READ: bytes of the transfer; *_DATA: bytes of payload that follow)
+ *  12  u32  length    (WRITE, READ: bytes of the transfer; *_DATA, HELLO, PROOF: bytes of
+ *                      payload that follow)
  *  16  u64  address   (WRITE, READ: global address; *_DATA: offset of the payload in the transfer)
  *
- * Only WRITE_DATA and READ_DATA carry a payload. A connection carries requests one way: the
- * node that dialled sends WRITE, WRITE_DATA, READ and ABORT; the node that accepted answers
- * with WRITE_DONE, READ_DATA and READ_DONE. Segments of concurrent transfers interleave.
+ * WRITE_DATA, READ_DATA, HELLO and PROOF carry a payload. A connection starts with the
+ * handshake that authenticates both nodes (HELLO both ways, then PROOF; see handshake.ts), and
+ * nothing else is accepted before it ends. It then carries requests one way: the node that
+ * dialled sends WRITE, WRITE_DATA, READ and ABORT; the node that accepted answers with
+ * WRITE_DONE, READ_DATA and READ_DONE. Segments of concurrent transfers interleave.
+ *
+ * Version 2 added the handshake's nonces and proofs; a version 1 peer is refused at HELLO.
  */
 export const HEADER_SIZE = 24;
 export const PROTOCOL_MAGIC = 0x4d49_4e55; // "UNIM" read as little-endian u32
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 export const MessageType = {
   HELLO: 1,
@@ -28,6 +33,8 @@ export const MessageType = {
   READ_DATA: 6,
   READ_DONE: 7,
   ABORT: 8,
+  /** The dialer's proof that it holds the cluster's secret (handshake, last step). */
+  PROOF: 9,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -81,7 +88,12 @@ export function decodeHeader(bytes: Uint8Array): Header {
 }
 
 export function carriesPayload(type: number): boolean {
-  return type === MessageType.WRITE_DATA || type === MessageType.READ_DATA;
+  return (
+    type === MessageType.WRITE_DATA ||
+    type === MessageType.READ_DATA ||
+    type === MessageType.HELLO ||
+    type === MessageType.PROOF
+  );
 }
 
 /** A peer broke the protocol: the connection is dropped, the node treated as down. */

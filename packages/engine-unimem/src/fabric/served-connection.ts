@@ -1,6 +1,16 @@
 import type { Socket } from 'node:net';
 import { nodeOf, nodeOffsetOf } from '@vrdma/unimem-api';
 import type { Admission, MemoryOwner } from '../fabric.js';
+import {
+  ACCEPTOR_HELLO_BYTES,
+  collectPayload,
+  HANDSHAKE_TIMEOUT_MS,
+  NONCE_BYTES,
+  newNonce,
+  PROOF_BYTES,
+  proofOf,
+  sameProof,
+} from './handshake.js';
 import { MessageReader, type PayloadSink } from './message-reader.js';
 import {
   encodeHeader,
@@ -11,6 +21,7 @@ import {
   ProtocolError,
   statusCode,
 } from './protocol.js';
+import type { FabricAuth } from './refusal-log.js';
 
 type Granted = Extract<Admission, { ok: true }>;
 
@@ -42,19 +53,34 @@ export class ServedConnection {
   private readonly writes = new Map<number, IncomingWrite>();
   private readonly reads = new Map<number, OutgoingRead>();
   private drainWaiters: Array<() => void> = [];
+  /** Set once the peer proved it holds the cluster's secret: requests are served from then on. */
   private peer: number | undefined;
+  /** The handshake under way: the node the peer claims to be, the proof it must give. */
+  private claimed: number | undefined;
+  private expectedProof: Buffer | undefined;
+  private readonly remote: string;
   private lastProgress = performance.now();
   private readonly watchdog: ReturnType<typeof setInterval>;
+  private readonly handshakeTimer: ReturnType<typeof setTimeout>;
 
   constructor(
     private readonly socket: Socket,
     private readonly owner: MemoryOwner,
     private readonly segmentSize: number,
     peerTimeoutMs: number,
+    private readonly auth: FabricAuth,
     onClose: () => void,
   ) {
     this.reader = new MessageReader((h) => this.onMessage(h), segmentSize);
+    this.remote = `${socket.remoteAddress}:${socket.remotePort}`;
     socket.setNoDelay(true);
+    // A connection that never authenticates holds a socket and nothing else, for a while.
+    this.handshakeTimer = setTimeout(() => {
+      if (this.peer !== undefined) return;
+      this.logRefusal(`did not authenticate within ${HANDSHAKE_TIMEOUT_MS} ms`);
+      socket.destroy();
+    }, HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer.unref();
     // A peer that stalls mid-transfer must not pin this node's buffers (free says BUSY while
     // they are held): without progress for the peer timeout, the connection is dropped.
     this.watchdog = setInterval(
@@ -82,6 +108,7 @@ export class ServedConnection {
     socket.on('error', () => {});
     socket.on('close', () => {
       clearInterval(this.watchdog);
+      clearTimeout(this.handshakeTimer);
       this.dropAll();
       onClose();
     });
@@ -92,18 +119,7 @@ export class ServedConnection {
   }
 
   private onMessage(h: Header): PayloadSink | undefined {
-    if (this.peer === undefined) {
-      if (h.type !== MessageType.HELLO || h.key !== PROTOCOL_MAGIC || h.status !== PROTOCOL_VERSION)
-        throw new ProtocolError('expected HELLO');
-      this.peer = h.node;
-      this.send({
-        type: MessageType.HELLO,
-        status: PROTOCOL_VERSION,
-        node: this.owner.node,
-        key: PROTOCOL_MAGIC,
-      });
-      return undefined;
-    }
+    if (this.peer === undefined) return this.handshake(h);
     switch (h.type) {
       case MessageType.WRITE:
         this.startWrite(h);
@@ -119,6 +135,57 @@ export class ServedConnection {
       default:
         throw new ProtocolError(`unexpected message type ${h.type}`);
     }
+  }
+
+  /** The acceptor's side of the handshake (see handshake.ts): nothing else before it ends. */
+  private handshake(h: Header): PayloadSink {
+    if (this.claimed === undefined) {
+      if (h.type !== MessageType.HELLO || h.key !== PROTOCOL_MAGIC)
+        this.refuse('not a fabric peer (it did not start with HELLO)');
+      if (h.status !== PROTOCOL_VERSION)
+        this.refuse(
+          `it speaks fabric protocol version ${h.status}, this node ${PROTOCOL_VERSION} (authenticated)`,
+        );
+      return collectPayload('HELLO', h.length, NONCE_BYTES, (dialerNonce) => {
+        this.claimed = h.node;
+        const ids = { dialer: h.node, acceptor: this.owner.node };
+        const nonces = { dialer: dialerNonce, acceptor: newNonce() };
+        this.expectedProof = proofOf(this.auth.key, 'dialer', ids, nonces);
+        const proof = proofOf(this.auth.key, 'acceptor', ids, nonces);
+        this.socket.write(
+          Buffer.concat([
+            encodeHeader({
+              type: MessageType.HELLO,
+              status: PROTOCOL_VERSION,
+              node: this.owner.node,
+              key: PROTOCOL_MAGIC,
+              length: ACCEPTOR_HELLO_BYTES,
+            }),
+            nonces.acceptor,
+            proof,
+          ]),
+        );
+      });
+    }
+    if (h.type !== MessageType.PROOF) this.refuse(`sent message type ${h.type} before its PROOF`);
+    return collectPayload('PROOF', h.length, PROOF_BYTES, (proof) => {
+      if (!sameProof(this.expectedProof!, proof))
+        this.refuse("wrong fabric secret (its proof does not verify): it is not this cluster's");
+      this.peer = this.claimed;
+      clearTimeout(this.handshakeTimer);
+    });
+  }
+
+  private refuse(reason: string): never {
+    this.logRefusal(reason);
+    throw new ProtocolError(reason);
+  }
+
+  private logRefusal(reason: string): void {
+    const who = this.claimed === undefined ? '' : ` claiming to be node ${this.claimed}`;
+    this.auth.log.refuse(
+      `fabric: node ${this.owner.node} refused the connection from ${this.remote}${who}: ${reason}`,
+    );
   }
 
   private admit(h: Header, wanted: 'read' | 'write'): Admission {

@@ -3,11 +3,13 @@ import type { ClusterConfig } from '../cluster-config.js';
 import type { EngineConfig } from '../config.js';
 import type { Fabric, MemoryOwner, Route } from '../fabric.js';
 import { PeerLink } from './peer-link.js';
+import type { FabricAuth } from './refusal-log.js';
 import { ServedConnection } from './served-connection.js';
 
 /**
  * The Unimem interconnect over TCP: this node listens for its peers' requests and dials each
- * peer for its own. One connection per direction and pair keeps each one simple: requests one
+ * peer for its own. Every connection starts by authenticating both nodes with the cluster's
+ * secret (see handshake.ts); a peer that cannot is refused, with a line in the log. One connection per direction and pair keeps each one simple: requests one
  * way, answers the other.
  */
 export class TcpFabric implements Fabric {
@@ -22,6 +24,7 @@ export class TcpFabric implements Fabric {
     private readonly cluster: ClusterConfig,
     private readonly self: MemoryOwner,
     private readonly config: EngineConfig,
+    private readonly auth: FabricAuth,
   ) {
     this.routes.set(self.node, { kind: 'memory', owner: self });
     for (const peer of cluster.nodes) {
@@ -31,6 +34,7 @@ export class TcpFabric implements Fabric {
         segmentSize: config.segmentSize,
         peerTimeoutMs: config.peerTimeoutMs,
         reconnectMs: config.reconnectMs,
+        auth,
         onChange: () => this.changed(),
       });
       this.links.set(peer.id, link);
@@ -58,10 +62,17 @@ export class TcpFabric implements Fabric {
     const server = createServer((socket) => {
       this.sockets.add(socket);
       const { segmentSize, peerTimeoutMs } = this.config;
-      const connection = new ServedConnection(socket, this.self, segmentSize, peerTimeoutMs, () => {
-        this.served.delete(connection);
-        this.sockets.delete(socket);
-      });
+      const connection = new ServedConnection(
+        socket,
+        this.self,
+        segmentSize,
+        peerTimeoutMs,
+        this.auth,
+        () => {
+          this.served.delete(connection);
+          this.sockets.delete(socket);
+        },
+      );
       this.served.add(connection);
     });
     this.server = server;

@@ -1,6 +1,5 @@
-import type { Socket } from 'node:net';
 import { ATTACH_DOORBELLS, type Region, VrdmaError } from '@vrdma/api-spec';
-import { DoorbellMux, SocketWakeChannel } from '@vrdma/memory';
+import { DoorbellMux, type DoorbellStream, SocketWakeChannel } from '@vrdma/memory';
 import { GuestEndpoint } from '@vrdma/transport-shm';
 import { createVirtioClientTransport, type VirtioClientTransport } from '@vrdma/transport-virtio';
 
@@ -10,12 +9,20 @@ export interface ProcessHostTransports {
   data: GuestEndpoint;
 }
 
+/** The byte stream the doorbells travel on: a UNIX socket, or a VM's virtio-serial port. */
+export interface DoorbellPort extends DoorbellStream {
+  on(event: 'data', listener: (chunk: Uint8Array) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  destroy(): unknown;
+}
+
 /**
  * Drives the virtqueue and the data-plane channel the host made, with every doorbell a byte on
  * the socket. The socket closing, or failing, is the host going away.
  */
 export function processHostTransports(
-  socket: Socket,
+  socket: DoorbellPort,
   regions: { control: Region; data: Region },
 ): ProcessHostTransports {
   // A write to a host that is gone fails (EPIPE, ECONNRESET) and Node destroys the socket with

@@ -22,6 +22,26 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<voi
   expect((error as { code: string }).code).toBe(code);
 }
 
+/**
+ * A post the engine or the host refuses with `code`: natively the call throws it; remoted, the
+ * call is posted, so the refusal comes back in a completion of the CQ it named ('refused').
+ */
+async function postRefused(
+  waiter: CompletionWaiter,
+  cq: Handle<'Cq'>,
+  posted: Promise<{ post: number }>,
+  code: string,
+): Promise<void> {
+  const outcome = await posted.then(
+    (p) => p,
+    (error: unknown) => error,
+  );
+  if (!(outcome && typeof outcome === 'object' && 'post' in outcome))
+    return rejectsWith(Promise.reject(outcome), code);
+  const completion = await waiter.completionOf(cq, (outcome as { post: number }).post);
+  expect(completion).toMatchObject({ status: 'refused', error: code });
+}
+
 const part = (end: Endpoint, at: number, length: number): BufferRef => ({
   ...end.region.ref,
   offset: end.region.ref.offset + at,
@@ -433,7 +453,9 @@ export function describeVerbsConformance(target: VerbsConformanceTarget): void {
         a.postRecv({ cq, qp, local: part(left, 0, 8), lkey: left.region.lkey }),
         'CQ_FULL',
       );
-      await rejectsWith(
+      await postRefused(
+        waiter,
+        left.cq,
         a.postSend({
           cq: left.cq,
           qp,
