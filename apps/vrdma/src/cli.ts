@@ -35,6 +35,13 @@ function weightGrant(value: string, previous: WeightGrant[] = []): WeightGrant[]
   return [...previous, { sha256: match[1]!, weight: Number(match[2]) }];
 }
 
+/** A socket mode in octal, owner and group bits only: 600, 660, 640. */
+function socketMode(value: string): number {
+  if (!/^0?[0-7]{3}$/.test(value) || (Number.parseInt(value, 8) & ~0o770) !== 0)
+    throw new InvalidArgumentError('expected an octal mode with no bits for others, e.g. 660');
+  return Number.parseInt(value, 8);
+}
+
 /** A guest label the attach protocol accepts: checked here, a bad one is a usage error. */
 function guestLabel(value: string): string {
   const request = {
@@ -188,6 +195,11 @@ export function buildProgram(
     .option('--quota-keys <n>', 'exported keys per guest', nonNegativeInt)
     .option('--quota-calls <n>', 'calls in flight per guest', positiveInt)
     .option(
+      '--socket-mode <octal>',
+      "the guests' socket's permissions: 600 (default) or 660 for guests of its group",
+      socketMode,
+    )
+    .option(
       '--operator-socket <path>',
       "where operators read stats (owner-only; default: the socket's path + .operator)",
     )
@@ -195,7 +207,6 @@ export function buildProgram(
       '--weight-grant <sha256=w>',
       'weight for guests presenting the token of this SHA-256 digest (repeatable)',
       weightGrant,
-      [],
     )
     .option('--lease <ms>', 'detach a guest silent this long (0: never)', nonNegativeInt)
     .option('--api <names>', `APIs to serve, comma-separated: ${HOST_APIS.join(', ')}`, apiList, [
@@ -216,7 +227,8 @@ export function buildProgram(
         quotaKeys?: number;
         quotaCalls?: number;
         operatorSocket?: string;
-        weightGrant: WeightGrant[];
+        socketMode?: number;
+        weightGrant?: WeightGrant[];
         lease?: number;
       }>();
       const quotas = {
@@ -231,13 +243,14 @@ export function buildProgram(
           {
             socket: o.socket,
             operatorSocket: o.operatorSocket,
+            socketMode: o.socketMode,
             config: o.config,
             nodes: o.nodes,
             cluster: o.cluster,
             node: o.node,
             fabricSecret: readFabricSecret(o.fabricSecret),
             quotas,
-            weightGrants: o.weightGrant,
+            weightGrants: o.weightGrant ?? [],
             leaseMs: o.lease,
             apis: o.api,
           },

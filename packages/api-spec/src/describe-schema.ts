@@ -31,7 +31,7 @@ export type SchemaNode =
   | { type: 'union'; options: SchemaNode[] }
   | { type: 'record'; key: SchemaNode; value: SchemaNode }
   | { type: 'handle'; of: string }
-  | { type: 'capability'; of: string }
+  | { type: 'capability'; of: string; max: number }
   | { type: 'buffer-ref' };
 
 /** A schema an API spec cannot use; a TypeError, as every mistake `defineApi` refuses. */
@@ -67,7 +67,7 @@ const FORMAT_BOUNDS: Record<string, [number, number, boolean]> = {
 export function describeSchema(schema: z.ZodType, path: string): SchemaNode {
   const meta = kindRegistry.get(schema);
   if (meta?.kind === 'handle') return { type: 'handle', of: meta.of };
-  if (meta?.kind === 'capability') return { type: 'capability', of: meta.of };
+  if (meta?.kind === 'capability') return { type: 'capability', of: meta.of, max: meta.max };
   if (meta?.kind === 'buffer-ref') return { type: 'buffer-ref' };
   if (meta?.kind === 'bytes') return { type: 'bytes', maxLength: meta.maxLength ?? null };
 

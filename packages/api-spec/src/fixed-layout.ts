@@ -27,7 +27,8 @@ export function fixedLayoutOf(node: SchemaNode, path: string): FixedLayout {
     case 'handle':
       return numberLayout(intNode(1, 0xffff_ffff), path);
     case 'capability':
-      return numberLayout(intNode(0, 0xffff_ffff), path);
+      // Up to 32 bits as u32; a 53-bit one as an f64, exact for every integer it may hold.
+      return numberLayout(intNode(0, node.max), path);
     case 'buffer-ref':
       return objectLayout(
         [

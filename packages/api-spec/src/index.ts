@@ -84,6 +84,7 @@ export {
   kindRegistry,
   MAX_HANDLE,
   MAX_REGION_BYTES,
+  MAX_WIDE_CAPABILITY,
 } from './kinds.js';
 export type { CallInfo, Link, QueueLink } from './link.js';
 export { createLoopbackLink } from './loopback.js';

@@ -6,7 +6,7 @@ import { z } from 'zod';
  */
 export type KindMeta =
   | { kind: 'handle'; of: string }
-  | { kind: 'capability'; of: string }
+  | { kind: 'capability'; of: string; max: number }
   | { kind: 'buffer-ref' }
   | { kind: 'bytes'; maxLength?: number };
 
@@ -28,16 +28,21 @@ export function handle<const Of extends string>(of: Of) {
   return schema;
 }
 
+/** Largest value of a 53-bit capability: every integer up to it is exact in a JS number. */
+export const MAX_WIDE_CAPABILITY = Number.MAX_SAFE_INTEGER;
+
 /**
  * A capability, such as an RDMA remote key: minted by the engine, handed by its owner to other
  * guests out of band and presented by them. The host passes it through untouched, records
  * which guest obtained it, lets only that guest release it, and releases it when that guest
  * leaves. What it grants is the engine's business. A plain number to applications: it travels
- * between them out of band.
+ * between them out of band. 32 bits by default; `bits: 53` for a capability that must be hard
+ * to guess (its width is part of the spec's fingerprint and of its data-plane layout).
  */
-export function capability<const Of extends string>(of: Of) {
-  const schema = z.number().int().min(0).max(MAX_HANDLE);
-  kindRegistry.add(schema, { kind: 'capability', of });
+export function capability<const Of extends string>(of: Of, options: { bits?: 32 | 53 } = {}) {
+  const max = options.bits === 53 ? MAX_WIDE_CAPABILITY : MAX_HANDLE;
+  const schema = z.number().int().min(0).max(max);
+  kindRegistry.add(schema, { kind: 'capability', of, max });
   return schema;
 }
 

@@ -1,5 +1,5 @@
 import type { BufferRef } from '@vrdma/api-spec';
-import { MAX_REGION_BYTES, VrdmaError } from '@vrdma/api-spec';
+import { MAX_REGION_BYTES, MAX_WIDE_CAPABILITY, VrdmaError } from '@vrdma/api-spec';
 import { MAX_COMPLETIONS } from '@vrdma/unimem-api';
 
 /**
@@ -41,7 +41,8 @@ export function checkTransferArgs(fn: string, raw: unknown): TransferArgs {
   }
   if (typeof remote !== 'bigint' || remote < 0n || remote > U64)
     invalid(fn, 'remote must be a 64-bit global address');
-  if (!isIntIn(key, 0, U32)) invalid(fn, 'key must be an unsigned 32-bit integer');
+  if (!isIntIn(key, 0, MAX_WIDE_CAPABILITY))
+    invalid(fn, 'key must be an unsigned integer of at most 53 bits');
   if (fence !== undefined && typeof fence !== 'boolean') invalid(fn, 'fence must be a boolean');
   return { channel, local: { region, offset, length }, remote, key, fence: fence === true };
 }

@@ -8,20 +8,22 @@ export interface Grant {
   readonly access: Access;
 }
 
+/** Keys are 53 random bits: every one is an exact JavaScript number. */
+const KEY_MASK = (1n << 53n) - 1n;
+
 /**
- * A node's exported keys. Keys are random: a remote node cannot guess one from another, and
- * 0 is never a key. They stay below 2^31 so that bit tricks on a key in JavaScript (which
- * work on signed 32-bit integers) never turn it negative.
+ * A node's exported keys. Keys are 53 random bits from the system CSPRNG: a remote node cannot
+ * guess one from another, and 0 is never a key.
  */
 export class KeyTable {
   private readonly grants = new Map<number, Grant>();
-  private readonly scratch = new Uint32Array(1);
+  private readonly scratch = new BigUint64Array(1);
 
   export(buffer: BufferRecord, access: Access): Grant {
     let key = 0;
     while (key === 0 || this.grants.has(key)) {
       webcrypto.getRandomValues(this.scratch);
-      key = this.scratch[0]! & 0x7fff_ffff;
+      key = Number(this.scratch[0]! & KEY_MASK);
     }
     const grant = { key, buffer, access };
     this.grants.set(key, grant);

@@ -157,6 +157,8 @@ export class QueuePair {
   }
 
   private async execute(request: WorkRequest): Promise<WcStatus> {
+    // Deregistered after the post: its memory may belong to a newer region by now.
+    if (request.region?.deregistered) return 'local-protection-error';
     const responder = this.responder();
     if (!responder) return 'retry-exceeded';
     if (request.opcode === 'send') return this.send(request, responder);
@@ -170,11 +172,17 @@ export class QueuePair {
     );
   }
 
-  /** The connected peer, if it exists and can respond (RTR or RTS). */
+  /**
+   * The connected peer, if it exists, can respond (RTR or RTS) and is connected to this queue
+   * pair: an RC responder takes requests from its own peer only, so a queue pair that merely
+   * knows (or guesses) another's number cannot send into its receives.
+   */
   private responder(): QueuePair | undefined {
     if (!this.remote) return undefined;
     const peer = this.context.directory.lookup(this.remote.node, this.remote.qpNum);
-    return peer && (peer.state === 'rtr' || peer.state === 'rts') ? peer : undefined;
+    if (!peer || (peer.state !== 'rtr' && peer.state !== 'rts')) return undefined;
+    const back = peer.remote;
+    return back?.node === this.context.node && back.qpNum === this.qpNum ? peer : undefined;
   }
 
   private async send(request: WorkRequest, responder: QueuePair): Promise<WcStatus> {
@@ -188,6 +196,8 @@ export class QueuePair {
       if (responder.destroyed || (responder.state !== 'rtr' && responder.state !== 'rts'))
         return 'retry-exceeded';
     }
+    // Deregistered while it waited: the receive stays for the next message.
+    if (request.region?.deregistered) return 'local-protection-error';
     const recv = responder.recvs.shift()!;
     const length = request.local.length;
     if (length > recv.local.length) {

@@ -87,7 +87,7 @@ const transferArgs = {
   /** Where the bytes go (write) or come from (read); `local.length` bytes from there. */
   remote: globalAddress(),
   /** The key that exports the remote buffer (`exportBuffer`), even if it is the caller's own. */
-  key: capability('Key'),
+  key: capability('Key', { bits: 53 }),
   /** Start only after every earlier transfer of this channel has finished. */
   fence: z.boolean().default(false),
 };
@@ -205,7 +205,7 @@ export const unimemSpec = defineApi({
       plane: 'control',
       args: { buffer: handle('Buffer'), access: z.enum(['read', 'write', 'read-write']) },
       result: z.object({
-        key: capability('Key'),
+        key: capability('Key', { bits: 53 }),
         address: globalAddress(),
         length: z.number().int().min(0),
       }),
@@ -218,7 +218,7 @@ export const unimemSpec = defineApi({
      */
     revoke: {
       plane: 'control',
-      args: { key: capability('Key') },
+      args: { key: capability('Key', { bits: 53 }) },
       result: z.void(),
       errors: ['NOT_OPEN', 'BAD_KEY'],
     },

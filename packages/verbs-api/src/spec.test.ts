@@ -62,7 +62,7 @@ describe('the verbs spec', () => {
         local: { region: 1, offset: 2 ** 40, length: 0xffff_ffff },
         lkey: 0xffff_ffff,
         remoteAddress: (1n << 64n) - 1n,
-        rkey: 0xffff_ffff,
+        rkey: 2 ** 53 - 1,
       },
       FrameKind.Post,
     );

@@ -3,6 +3,7 @@ import {
   defineApi,
   FRAMEWORK_ERROR_CODES,
   handle,
+  MAX_WIDE_CAPABILITY,
   type VrdmaError,
 } from '@vrdma/api-spec';
 import { z } from 'zod';
@@ -15,6 +16,11 @@ import { z } from 'zod';
 export const MAX_POLL = 8;
 
 const u32 = z.number().int().min(0).max(0xffff_ffff);
+/**
+ * A remote key: 53 bits (exact in a JS number), as Unimem's keys are since they were widened,
+ * so that guessing one is out of reach of a guest with the host's denial budget.
+ */
+const remoteKey = z.number().int().min(0).max(MAX_WIDE_CAPABILITY);
 const u64 = z
   .bigint()
   .min(0n)
@@ -236,7 +242,7 @@ export const verbsSpec = defineApi({
         address: u64,
         length: u32,
         lkey: u32,
-        rkey: u32,
+        rkey: remoteKey,
       }),
       errors: ['NOT_OPEN', 'NO_MEMORY', 'TOO_LONG', 'LIMIT_REACHED'],
     },
@@ -334,7 +340,7 @@ export const verbsSpec = defineApi({
         /** RDMA only: where in the peer's memory (its region's `address` plus an offset). */
         remoteAddress: u64.default(0n),
         /** RDMA only: the peer region's remote key. */
-        rkey: u32.default(0),
+        rkey: remoteKey.default(0),
       },
       result: postResult,
       errors: ['NOT_OPEN', 'WRONG_CQ', 'QUEUE_FULL', 'CQ_FULL', 'TOO_LONG'],

@@ -37,6 +37,8 @@ export interface HostCommandOptions {
   socket: string;
   /** The operator socket (default: `<socket>.operator`). */
   operatorSocket?: string;
+  /** The guests' socket's permissions (default 0o600). */
+  socketMode?: number;
   config?: string;
   nodes: number;
   cluster?: string;
@@ -124,6 +126,7 @@ export async function runHost(
   try {
     listener = await listen(host, {
       path: options.socket,
+      mode: options.socketMode,
       onRefuse: ({ reason, label }) =>
         out.note(`refused: ${label ? `guest ${label}` : 'a connection'}: ${reason}`),
     });

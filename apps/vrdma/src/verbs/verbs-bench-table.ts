@@ -1,6 +1,11 @@
 import { formatBytes } from '../bench/result.js';
 import type { VerbsBenchResult } from './verbs-bench.js';
 
+/** Three significant digits: small writes run at a few MB/s, which three decimals would hide. */
+function gbps(value: number): string {
+  return value.toPrecision(3);
+}
+
 /** The paper's table for verbs, as text. */
 export function formatVerbsTable(result: VerbsBenchResult): string {
   const m = result.machine;
@@ -11,7 +16,7 @@ export function formatVerbsTable(result: VerbsBenchResult): string {
   ];
   for (const p of result.bandwidth)
     lines.push(
-      `${formatBytes(p.size).padStart(15)}   ${p.nativeGBps.toFixed(3).padStart(11)}   ${p.remotedGBps.toFixed(3).padStart(12)}   ${p.ratio.toFixed(2).padStart(14)}`,
+      `${formatBytes(p.size).padStart(15)}   ${gbps(p.nativeGBps).padStart(11)}   ${gbps(p.remotedGBps).padStart(12)}   ${p.ratio.toFixed(2).padStart(14)}`,
     );
   lines.push('');
   lines.push(

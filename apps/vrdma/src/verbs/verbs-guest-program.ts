@@ -11,6 +11,7 @@ import {
   rdmaWriteBandwidth,
   type VerbsPeer,
   verbsControlCosts,
+  type WriteBudget,
   writerEndpoint,
 } from './verbs-workloads.js';
 
@@ -25,7 +26,7 @@ export type VerbsGuestCommand =
   | { kind: 'bench-endpoint'; regionBytes: number }
   /** Bench: connects the endpoint to the peer. */
   | { kind: 'bench-connect'; peer: VerbsPeer }
-  | { kind: 'bench-bandwidth'; size: number; budget: { minBytes: number; minOps: number } }
+  | { kind: 'bench-bandwidth'; size: number; budget: WriteBudget }
   | { kind: 'bench-control'; rounds: number }
   | { kind: 'transport-counters' };
 
@@ -108,5 +109,9 @@ async function holdInFlight(device: VerbsSession): Promise<unknown> {
   await device.postSend({ cq: one.cq, qp: one.qp, opcode: 'send', local, lkey: one.region.lkey });
   await device.postRecv({ cq: one.cq, qp: one.qp, local, lkey: one.region.lkey });
   const { completions } = await device.pollCq({ cq: one.cq });
-  return { polled: completions.length, state: (await device.queryQp({ qp: one.qp })).state };
+  return {
+    polled: completions.length,
+    state: (await device.queryQp({ qp: one.qp })).state,
+    qpNums: [one.self.qpNum, two.self.qpNum],
+  };
 }

@@ -128,7 +128,11 @@ describe('verbs guests of a host that serves Unimem and verbs', () => {
       const bystander = await guestOn(0, 'thread', { label: 'bystander', memoryBytes: 4 << 20 });
       const other = await guestOn(1, 'thread', { label: 'other', memoryBytes: 4 << 20 });
       guest.send({ kind: 'hold-in-flight' });
-      expect(await guest.next()).toEqual({ kind: 'result', result: { polled: 0, state: 'rts' } });
+      const held = await guest.next();
+      expect(held).toMatchObject({ kind: 'result', result: { polled: 0, state: 'rts' } });
+      const { qpNums } = (held as { result: { qpNums: number[] } }).result;
+      const { directory } = fabric.device(0);
+      expect(qpNums.map((n) => directory.lookup(0, n)?.state)).toEqual(['rts', 'rts']);
       expect(infoOf(0, guest.label).ledger).toMatchObject({
         held: { Pd: 2, Cq: 2, Qp: 2, Mr: 2 },
         bytes: 8192,
@@ -136,6 +140,8 @@ describe('verbs guests of a host that serves Unimem and verbs', () => {
       await guest.kill();
       guests.splice(guests.indexOf(guest), 1);
       expect((await guest.attached.departed).ledger).toEqual(NOTHING_HELD);
+      // The engine let go of its queue pairs too: no peer can reach them any more.
+      expect(qpNums.map((n) => directory.lookup(0, n))).toEqual([undefined, undefined]);
       // The host kept serving the others.
       const after = await pingPongBetween(bystander, other, { sizes: [64], rounds: 1 });
       expect(after.a.steps.every((s) => s.status === 'success')).toBe(true);

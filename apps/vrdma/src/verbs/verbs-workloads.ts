@@ -28,6 +28,13 @@ export const VERBS_CONTROL_CALLS = [
 ] as const;
 export type VerbsControlCall = (typeof VERBS_CONTROL_CALLS)[number];
 
+/** How many writes a bandwidth point takes: `minBytes` worth, within `minOps`..`maxOps`. */
+export interface WriteBudget {
+  minBytes: number;
+  minOps: number;
+  maxOps: number;
+}
+
 /** RDMA WRITEs kept in flight on the queue pair (at most its send queue, at most the CQ). */
 const IN_FLIGHT = 16;
 
@@ -45,16 +52,16 @@ export async function writerEndpoint(
 
 /**
  * RDMA WRITE bandwidth at one size: writes of `size` bytes from the endpoint's region into the
- * peer's, `IN_FLIGHT` at a time, until both `minBytes` and `minOps` are done.
+ * peer's, `IN_FLIGHT` at a time, as many as the budget says.
  */
 export async function rdmaWriteBandwidth(
   session: VerbsSession,
   end: Endpoint,
   peer: VerbsPeer,
   size: number,
-  budget: { minBytes: number; minOps: number },
+  budget: WriteBudget,
 ): Promise<{ gbps: number; ops: number }> {
-  const ops = Math.max(budget.minOps, Math.ceil(budget.minBytes / size));
+  const ops = Math.max(budget.minOps, Math.min(budget.maxOps, Math.ceil(budget.minBytes / size)));
   const waiter = new CompletionWaiter(session);
   const request = {
     cq: end.cq,

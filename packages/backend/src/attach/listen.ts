@@ -18,6 +18,12 @@ import { listenOnPath } from './socket-path.js';
 export interface ListenOptions {
   /** Where the UNIX socket goes: a path that holds nothing, or a stale socket. */
   path: string;
+  /**
+   * The socket's permissions (default 0o600, owner-only). 0o660 lets guests of the socket's
+   * group attach while they run as users of their own, apart from the operator socket, which
+   * stays owner-only. Only owner and group bits are allowed: never the world.
+   */
+  mode?: number;
   /** Most bytes of shared memory one guest may ask for (default 256 MiB). */
   maxGuestMemory?: number;
   /** Most guests attached through this socket at once (default 64). */
@@ -61,6 +67,12 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
   const maxGuests = options.maxGuests ?? 64;
   const maxPending = options.maxPendingAttaches ?? 16;
   const attachTimeoutMs = options.attachTimeoutMs ?? 5_000;
+  const mode = options.mode ?? 0o600;
+  if (!Number.isInteger(mode) || (mode & ~0o770) !== 0)
+    throw new VrdmaError(
+      'INVALID_ARGUMENT',
+      `socket mode ${mode.toString(8)}: only owner and group bits (at most 770) are allowed`,
+    );
   makeNonDumpable();
   const sockets = new Set<Socket>();
   let pending = 0;
@@ -184,7 +196,7 @@ export async function listen(host: Host, options: ListenOptions): Promise<HostLi
     );
   });
 
-  const claimed = await listenOnPath(server, options.path);
+  const claimed = await listenOnPath(server, options.path, mode);
   return {
     path: options.path,
     get pending() {

@@ -34,12 +34,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function start(config: HostOptions['config'] = {}) {
+async function start(config: HostOptions['config'] = {}, mode?: number) {
   host = createHost({
     services: [service(unimemSpec, createMockCluster({ nodes: [0] }).engine(0))],
     config,
   });
-  guests = await listen(host, { path: join(dir, 'guests.sock') });
+  guests = await listen(host, { path: join(dir, 'guests.sock'), mode });
   operator = await serveOperator(host, { path: join(dir, 'operator.sock') });
 }
 
@@ -87,6 +87,17 @@ describe("who may read a host's stats", () => {
       code: 'INVALID_ARGUMENT',
     });
     expect(host.guests()).toHaveLength(1);
+  });
+});
+
+describe("keeping the guests' socket apart from the operator's", () => {
+  it("opens the guests' socket to a group on request, never to the world; the operator's stays owner-only", async () => {
+    await start({}, 0o660);
+    expect(statSync(guests!.path).mode & 0o777).toBe(0o660);
+    expect(statSync(operator!.path).mode & 0o777).toBe(0o600);
+    await expect(listen(host, { path: join(dir, 'world.sock'), mode: 0o666 })).rejects.toThrow(
+      /only owner and group bits/,
+    );
   });
 });
 

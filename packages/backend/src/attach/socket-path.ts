@@ -20,10 +20,14 @@ export interface ClaimedPath {
 
 /**
  * Listens on `path` with `server`, safely: refuses a path that holds anything but a stale
- * socket, and a socket a live host answers on; the socket is made in a private folder with
- * owner-only permissions and renamed into place, so no other user can connect in between.
+ * socket, and a socket a live host answers on; the socket is made in a private folder, given
+ * `mode` (owner-only by default) and renamed into place, so no one else can connect in between.
  */
-export async function listenOnPath(server: Server, path: string): Promise<ClaimedPath> {
+export async function listenOnPath(
+  server: Server,
+  path: string,
+  mode = 0o600,
+): Promise<ClaimedPath> {
   const folder = dirname(path);
   if (!existsSync(folder))
     throw new VrdmaError('INVALID_ARGUMENT', `the folder ${folder} does not exist`);
@@ -38,7 +42,7 @@ export async function listenOnPath(server: Server, path: string): Promise<Claime
         resolve();
       });
     });
-    chmodSync(staging, 0o600);
+    chmodSync(staging, mode);
     renameSync(staging, path);
   } catch (error) {
     server.close();

@@ -1,8 +1,9 @@
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTcpNode, type TcpNode } from '../tcp-node.js';
 import { freePorts, reap } from '../test-helpers.js';
 import { encodeHeader, MessageType, PROTOCOL_MAGIC } from './protocol.js';
+import { MAX_UNAUTHENTICATED } from './tcp-fabric.js';
 import { dialAsPeer } from './test-peer.js';
 
 const SECRET = 'c1u5ter-s3cret-4f9b2e7d0a6c8e1f';
@@ -112,5 +113,37 @@ describe('fabric authentication', () => {
     // Redialled every reconnectMs, a refusal is still logged once per peer, not each time.
     expect(logs[0]!.filter((l) => /refused node 2/.test(l))).toHaveLength(1);
     await writeAcross(nodes[0]!, nodes[1]!);
+  });
+});
+
+describe('connections that never authenticate', () => {
+  it('are held at most MAX_UNAUTHENTICATED at once; nodes still meet and move data', async () => {
+    const ports = await freePorts(2);
+    const cluster = {
+      nodes: ports.map((port, id) => ({ id, host: '127.0.0.1', port })),
+      secret: SECRET,
+    };
+    const logs: string[] = [];
+    nodes = await Promise.all(
+      [0, 1].map((node) => startTcpNode({ cluster, node, log: (line) => logs.push(line) })),
+    );
+    await Promise.all(nodes.map((n) => n.waitForPeers(10_000)));
+    const silent: Socket[] = [];
+    const openSilent = () =>
+      new Promise<Socket>((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port: ports[1]! }, () => resolve(socket));
+        socket.on('error', () => {});
+        silent.push(socket);
+      });
+    try {
+      for (let i = 0; i < MAX_UNAUTHENTICATED; i++) await openSilent();
+      const extra = await openSilent();
+      await new Promise((resolve) => extra.once('close', resolve));
+      await until(() => logs.some((l) => /connections are still authenticating/.test(l)), 'cap');
+      // The cap holds strangers only: node 0, already in, keeps moving data.
+      await writeAcross(nodes[0]!, nodes[1]!);
+    } finally {
+      for (const socket of silent) socket.destroy();
+    }
   });
 });

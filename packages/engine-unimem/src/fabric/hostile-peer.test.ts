@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UnimemSessionImpl } from '../session.js';
 import { startTcpNode, type TcpNode } from '../tcp-node.js';
 import { freePorts, reap } from '../test-helpers.js';
-import { encodeHeader, MessageType, statusOf } from './protocol.js';
+import { encodeHeader, HEADER_SIZE, MessageType, statusOf } from './protocol.js';
 import { dialAsPeer } from './test-peer.js';
 
 /** Whatever a connection sends, the node drops that connection at worst and serves on. */
@@ -133,16 +133,17 @@ describe('a node facing a hostile peer connection', () => {
       encodeHeader({
         type: MessageType.WRITE,
         request: 1,
-        key: exported.key ^ 1,
+        // The key with its lowest bit flipped (keys are 53 bits: no 32-bit bit operators).
+        key: exported.key % 2 === 0 ? exported.key + 1 : exported.key - 1,
         length: 4,
         address: exported.address,
       }),
       encodeHeader({ type: MessageType.WRITE_DATA, request: 1, length: 4, address: 0n }),
       Buffer.from([1, 2, 3, 4]),
     ]);
-    // The refused WRITE's WRITE_DONE: 24 bytes.
-    const { reply } = await exchange(message, (bytes) => bytes.length >= 24);
-    const done = reply.subarray(0, 24);
+    // The refused WRITE's WRITE_DONE: one header.
+    const { reply } = await exchange(message, (bytes) => bytes.length >= HEADER_SIZE);
+    const done = reply.subarray(0, HEADER_SIZE);
     expect(done[0]).toBe(MessageType.WRITE_DONE);
     expect(statusOf(done[1]!)).toBe('no-permission');
     expect(owner.view(target.ref).every((x) => x === 0)).toBe(true);
@@ -191,7 +192,7 @@ describe('a node facing a hostile peer connection', () => {
     const answered = new Promise<void>((resolve) =>
       socket.on('data', (chunk: Buffer) => {
         received += chunk.length;
-        if (received >= 24) resolve();
+        if (received >= HEADER_SIZE) resolve();
       }),
     );
     socket.write(

@@ -1,16 +1,17 @@
 import type { RemoteFailure } from '../fabric.js';
 
 /**
- * The fabric's wire format. Every message starts with a 24-byte little-endian header:
+ * The fabric's wire format. Every message starts with a 32-byte little-endian header:
  *
  *   0  u8   type
  *   1  u8   status    (WRITE_DONE, READ_DONE; HELLO: protocol version)
  *   2  u16  node      (HELLO: the sender's node id)
  *   4  u32  request   (request id, chosen by the initiator, unique per connection)
- *   8  u32  key       (WRITE, READ: the exported key; HELLO: the magic "UNIM")
- *  12  u32  length    (WRITE, READ: bytes of the transfer; *_DATA, HELLO, PROOF: bytes of
+ *   8  u64  key       (WRITE, READ: the exported key, 53 bits; HELLO: the magic "UNIM")
+ *  16  u32  length    (WRITE, READ: bytes of the transfer; *_DATA, HELLO, PROOF: bytes of
  *                      payload that follow)
- *  16  u64  address   (WRITE, READ: global address; *_DATA: offset of the payload in the transfer)
+ *  20  u32  (zero)
+ *  24  u64  address   (WRITE, READ: global address; *_DATA: offset of the payload in the transfer)
  *
  * WRITE_DATA, READ_DATA, HELLO and PROOF carry a payload. A connection starts with the
  * handshake that authenticates both nodes (HELLO both ways, then PROOF; see handshake.ts), and
@@ -18,11 +19,12 @@ import type { RemoteFailure } from '../fabric.js';
  * dialled sends WRITE, WRITE_DATA, READ and ABORT; the node that accepted answers with
  * WRITE_DONE, READ_DATA and READ_DONE. Segments of concurrent transfers interleave.
  *
- * Version 2 added the handshake's nonces and proofs; a version 1 peer is refused at HELLO.
+ * Version 2 added the handshake's nonces and proofs, version 3 widened the key to 64 bits (keys
+ * are 53); a peer of another version is refused at HELLO.
  */
-export const HEADER_SIZE = 24;
+export const HEADER_SIZE = 32;
 export const PROTOCOL_MAGIC = 0x4d49_4e55; // "UNIM" read as little-endian u32
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 export const MessageType = {
   HELLO: 1,
@@ -68,9 +70,10 @@ export function encodeHeader(header: Partial<Header> & { type: MessageType }): B
   out.writeUInt8(header.status ?? 0, 1);
   out.writeUInt16LE(header.node ?? 0, 2);
   out.writeUInt32LE(header.request ?? 0, 4);
-  out.writeUInt32LE(header.key ?? 0, 8);
-  out.writeUInt32LE(header.length ?? 0, 12);
-  out.writeBigUInt64LE(header.address ?? 0n, 16);
+  out.writeBigUInt64LE(BigInt(header.key ?? 0), 8);
+  out.writeUInt32LE(header.length ?? 0, 16);
+  out.writeUInt32LE(0, 20);
+  out.writeBigUInt64LE(header.address ?? 0n, 24);
   return out;
 }
 
@@ -81,10 +84,15 @@ export function decodeHeader(bytes: Uint8Array): Header {
     status: view.getUint8(1),
     node: view.getUint16(2, true),
     request: view.getUint32(4, true),
-    key: view.getUint32(8, true),
-    length: view.getUint32(12, true),
-    address: view.getBigUint64(16, true),
+    key: keyOf(view.getBigUint64(8, true)),
+    length: view.getUint32(16, true),
+    address: view.getBigUint64(24, true),
   };
+}
+
+/** A key field as a number; one wider than any key (53 bits) becomes 0, which is never a key. */
+function keyOf(field: bigint): number {
+  return field > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(field);
 }
 
 export function carriesPayload(type: number): boolean {

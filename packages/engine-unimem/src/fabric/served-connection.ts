@@ -114,6 +114,11 @@ export class ServedConnection {
     });
   }
 
+  /** Whether the peer has proved it holds the cluster's secret. */
+  get authenticated(): boolean {
+    return this.peer !== undefined;
+  }
+
   destroy(): void {
     this.socket.destroy();
   }

@@ -7,6 +7,12 @@ import type { FabricAuth } from './refusal-log.js';
 import { ServedConnection } from './served-connection.js';
 
 /**
+ * Connections that have not authenticated yet, at once: beyond, new ones are dropped at once,
+ * so that a process opening connections it never authenticates holds at most this many sockets.
+ */
+export const MAX_UNAUTHENTICATED = 64;
+
+/**
  * The Unimem interconnect over TCP: this node listens for its peers' requests and dials each
  * peer for its own. Every connection starts by authenticating both nodes with the cluster's
  * secret (see handshake.ts); a peer that cannot is refused, with a line in the log. One connection per direction and pair keeps each one simple: requests one
@@ -60,6 +66,14 @@ export class TcpFabric implements Fabric {
     const me = this.cluster.nodes.find((n) => n.id === this.self.node);
     if (!me) throw new RangeError(`node ${this.self.node} is not in the cluster config`);
     const server = createServer((socket) => {
+      const waiting = [...this.served].filter((c) => !c.authenticated).length;
+      if (waiting >= MAX_UNAUTHENTICATED) {
+        this.auth.log.refuse(
+          `fabric: node ${this.self.node} refused the connection from ${socket.remoteAddress}:${socket.remotePort}: ${waiting} connections are still authenticating`,
+        );
+        socket.destroy();
+        return;
+      }
       this.sockets.add(socket);
       const { segmentSize, peerTimeoutMs } = this.config;
       const connection = new ServedConnection(

@@ -307,6 +307,28 @@ export function describeVerbsConformance(target: VerbsConformanceTarget): void {
       expect(local.status).toBe('local-protection-error');
     });
 
+    it('ends a send whose region was deregistered while it waited in local-protection-error', async () => {
+      const { a, b, left, right, waitA } = await connectedPair();
+      const spare = await a.regMr({ pd: left.pd, length: 256, access: { localWrite: true } });
+      // The SEND waits for a receive; meanwhile its region goes, and a new one may take its place.
+      const send = await a.postSend({
+        cq: left.cq,
+        qp: left.qp,
+        opcode: 'send',
+        local: { ...spare.ref, length: 64 },
+        lkey: spare.lkey,
+      });
+      await a.deregMr({ mr: spare.mr });
+      await a.regMr({ pd: left.pd, length: 256, access: { localWrite: true } });
+      await b.postRecv({
+        cq: right.cq,
+        qp: right.qp,
+        local: part(right, 0, 64),
+        lkey: right.region.lkey,
+      });
+      expect((await waitA.completionOf(left.cq, send.post)).status).toBe('local-protection-error');
+    });
+
     it('ends a post using a region of another protection domain in local-protection-error', async () => {
       const { a, b, left, right, waitA } = await connectedPair();
       const { pd: otherPd } = await a.allocPd();
@@ -502,6 +524,36 @@ export function describeVerbsConformance(target: VerbsConformanceTarget): void {
       expect(c.status).toBe('local-protection-error');
       expect((await a.queryQp({ qp: left.qp })).state).toBe('rts');
       await waitA.completionsOf(left.cq, []);
+    });
+
+    it('lets a responder take requests from its own peer only, whoever knows its number', async () => {
+      const { b, right, waitB } = await connectedPair();
+      const intruder = await openOn(0);
+      const end = await createEndpoint(intruder, { regionBytes: 64 });
+      await connectQp(intruder, end.qp, right.self);
+      const recv = await b.postRecv({
+        cq: right.cq,
+        qp: right.qp,
+        local: part(right, 0, 64),
+        lkey: right.region.lkey,
+      });
+      intruder.view(part(end, 0, 64)).fill(0x66);
+      const sent = await statusOf(
+        new CompletionWaiter(intruder),
+        end.cq,
+        intruder.postSend({
+          cq: end.cq,
+          qp: end.qp,
+          opcode: 'send',
+          local: part(end, 0, 64),
+          lkey: end.region.lkey,
+        }),
+      );
+      expect(sent.status).toBe('retry-exceeded');
+      expect(b.view(part(right, 0, 64)).every((x) => x === 0)).toBe(true);
+      expect((await b.pollCq({ cq: right.cq })).completions).toEqual([]);
+      await b.modifyQp({ qp: right.qp, state: 'error' });
+      expect((await waitB.completionOf(right.cq, recv.post)).status).toBe('work-request-flushed');
     });
 
     it('refuses to release what is in use, and releases everything on close', async () => {
