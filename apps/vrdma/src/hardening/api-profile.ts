@@ -34,4 +34,6 @@ export interface ApiProfile<S extends ApiSpec> {
   ): Promise<unknown>;
   /** A cheap call any guest may make at any time: an answer (even a refusal) is the host alive. */
   ping(connection: Connection<S>): Promise<unknown>;
+  /** Calls that each make one more object (of `size` where sizes apply): what hoarding repeats. */
+  makers(connection: Connection<S>, own: HeldObjects, size: number): Array<() => Promise<unknown>>;
 }

@@ -137,6 +137,16 @@ export function openDescriptors(): number {
   return readdirSync('/proc/self/fd').length;
 }
 
+/**
+ * Mappings of guest regions (memory, virtqueue, ring) this process holds. The host's mappings
+ * of a departed guest go only when the garbage collector takes their ArrayBuffers.
+ */
+export function guestMappings(): number {
+  return readFileSync('/proc/self/maps', 'utf8')
+    .split('\n')
+    .filter((line) => line.includes('memfd:vrdma')).length;
+}
+
 /** Resident memory of this process, in bytes. */
 export function residentBytes(): number {
   const pages = Number(readFileSync('/proc/self/statm', 'utf8').split(' ')[1]);

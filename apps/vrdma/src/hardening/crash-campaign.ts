@@ -19,6 +19,7 @@ export const CRASH_MOMENTS = [
   'freeze-holding-ring-then-continue',
   'freeze-holding-ring-then-kill',
   'freeze-mid-attach-then-kill',
+  'freeze-mid-attach-past-its-timeout',
 ] as const;
 export type CrashMoment = (typeof CRASH_MOMENTS)[number];
 
@@ -66,7 +67,14 @@ const announceOf: Record<CrashMoment, Phase> = {
   'freeze-holding-ring-then-continue': 'transfer',
   'freeze-holding-ring-then-kill': 'transfer',
   'freeze-mid-attach-then-kill': 'attach',
+  'freeze-mid-attach-past-its-timeout': 'attach',
 };
+
+/** Longer than the host's attach timeout (5 s by default): the host must hang up on it. */
+const PAST_ATTACH_TIMEOUT_MS = 6_500;
+
+/** RSS may grow this much over a campaign (the collector's timing), and no more. */
+const RSS_ALLOWANCE = 1.0;
 
 /**
  * Guests in processes of their own, killed (SIGKILL) or frozen (SIGSTOP, then SIGCONT or
@@ -138,8 +146,14 @@ export async function runCrashCampaign(options: CrashOptions): Promise<CrashRepo
         victim.signal('SIGSTOP');
         report.freezes++;
         // Frozen while the others go on; the host must not wait for it.
-        await sleep(100 + random(700));
-        if (moment.endsWith('continue')) {
+        await sleep(moment.endsWith('timeout') ? PAST_ATTACH_TIMEOUT_MS : 100 + random(700));
+        if (moment.endsWith('timeout')) {
+          // Thawed after the host gave up on it: it either attached in time or is refused.
+          victim.signal('SIGCONT');
+          await Promise.race([victim.ready, victim.exited]);
+          await victim.finish(PATIENCE_MS);
+          victim.signal('SIGKILL');
+        } else if (moment.endsWith('continue')) {
           victim.signal('SIGCONT');
           await victim.ready;
           const counts = await victim.finish(PATIENCE_MS);
@@ -189,6 +203,10 @@ export async function runCrashCampaign(options: CrashOptions): Promise<CrashRepo
     }
     report.fds.end = openDescriptors();
     report.rss.end = residentBytes();
+    if (report.rss.end > report.rss.baseline * (1 + RSS_ALLOWANCE))
+      report.problems.push(
+        `RSS grew from ${report.rss.baseline} to ${report.rss.end} bytes, beyond noise`,
+      );
     return report;
   } finally {
     for (const guest of everyone) guest.signal('SIGKILL');

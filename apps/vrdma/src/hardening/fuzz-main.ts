@@ -27,9 +27,12 @@ const outcomes = Object.entries(report.outcomes)
   .map(([key, count]) => `${key}=${count}`)
   .join(' ');
 console.log(
-  `fuzz: seed=${seed} runs=${report.runs} steps=${report.steps} hostile_guests=${report.hostileGuests} failures=${report.failure ? 1 : 0}`,
+  `fuzz: seed=${seed} runs=${report.runs} steps=${report.steps} hostile_guests=${report.hostileGuests} failures=${report.failure ? 1 : 0} fds=${report.fds.start}->${report.fds.end}`,
 );
-console.log(`fuzz: outcomes ${outcomes}`);
+const apis = Object.entries(report.byApi)
+  .map(([api, count]) => `${api}=${count}`)
+  .join(' ');
+console.log(`fuzz: runs by API ${apis}; outcomes ${outcomes}`);
 if (report.failure) {
   const { path, step, action, message } = report.failure;
   console.log(`fuzz: FAILED at step ${step} of run ${path}: ${message}`);

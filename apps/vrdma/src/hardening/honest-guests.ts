@@ -1,4 +1,4 @@
-import type { Deployment } from '../compose/deployment.js';
+import type { Host } from '@vrdma/backend';
 import type { GuestHandle } from '../compose/guest-handle.js';
 import type { Holdings } from '../workloads/probe.js';
 import type { Target } from '../workloads/workloads.js';
@@ -7,6 +7,13 @@ import type { HeldObjects } from './api-profile.js';
 /** The byte the demo's round trip writes at `i` for `seed`: what an honest target must hold. */
 export function patternByte(i: number, seed: number): number {
   return (i * 31 + seed * 97 + (i >>> 8)) & 0xff;
+}
+
+/** What honest guests need of a host: a Unimem service, thread guests, and targets to write to. */
+export interface HonestHost {
+  readonly host: Host;
+  startGuest(kind: 'thread', label: string, memoryBytes: number): Promise<GuestHandle>;
+  exportTarget(size: number): Promise<Target & { view: Uint8Array }>;
 }
 
 interface Honest {
@@ -27,11 +34,11 @@ interface Honest {
  */
 export class HonestGuests {
   private constructor(
-    private readonly deployment: Deployment,
+    private readonly deployment: HonestHost,
     private readonly members: Honest[],
   ) {}
 
-  static async start(deployment: Deployment, count: number, size: number): Promise<HonestGuests> {
+  static async start(deployment: HonestHost, count: number, size: number): Promise<HonestGuests> {
     const members: Honest[] = [];
     for (let i = 0; i < count; i++) {
       const guest = await deployment.startGuest('thread', `honest-${i}`, 1 << 20);

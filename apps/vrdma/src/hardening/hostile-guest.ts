@@ -127,17 +127,11 @@ export class HostileGuest<S extends ApiSpec> {
       case 'attach':
         return strangerAttach(this.socketPath, action.line, action.raw);
       case 'hoard': {
-        const maker = api[action.what]!;
+        const makers = this.profile.makers(this.guest.connection, this.own, action.size);
+        const make = makers[action.what % makers.length]!;
         let last: Outcome = { kind: 'ok' };
-        for (let i = 0; i < action.count && last.kind !== 'gone'; i++) {
-          const args =
-            action.what === 'alloc'
-              ? { size: action.size }
-              : action.what === 'openChannel'
-                ? { depth: (action.size % 64) + 1 }
-                : { buffer: this.own.buffer, access: 'read' };
-          last = await settle(() => maker(args), isGone, ANSWER_MS);
-        }
+        for (let i = 0; i < action.count && last.kind !== 'gone'; i++)
+          last = await settle(make, isGone, ANSWER_MS);
         return last;
       }
     }
@@ -194,9 +188,15 @@ export class HostileGuest<S extends ApiSpec> {
           return withHeader(Buffer.from(JSON.stringify(payload.value, jsonSafe) ?? 'null'));
         }
       case 'mutated': {
-        const frame = this.codec
-          .encodeRequest(fn, callId, this.profile.sampleArgs(fn, this.own))
-          .slice();
+        let frame: Uint8Array;
+        try {
+          frame = this.codec
+            .encodeRequest(fn, callId, this.profile.sampleArgs(fn, this.own))
+            .slice();
+        } catch (error) {
+          // The profile's sample is the harness's own: a sample the codec refuses is its bug.
+          throw new Error(`the ${fn.name} sample does not encode: ${String(error)}`);
+        }
         const body = frame.length - FRAME_HEADER_SIZE;
         if (body > 0)
           for (const { at, value } of payload.flips) frame[FRAME_HEADER_SIZE + (at % body)] = value;

@@ -4,6 +4,7 @@ import { Deployment } from '../compose/deployment.js';
 import {
   type ChurnGuest,
   eventually,
+  guestMappings,
   openDescriptors,
   residentBytes,
   startChurnGuest,
@@ -129,11 +130,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       }
       slots[slot] = start(slot);
       report.restarts++;
-      if (Date.now() - lastLog > 30_000) {
+      if (Date.now() - lastLog > 20_000) {
         lastLog = Date.now();
         const running = slots.reduce((sum, g) => sum + g.counts.ops, 0);
         log(
-          `soak: ${Math.round((deadline - Date.now()) / 1000)} s to go, ops=${report.ops + running} crashes=${report.crashes} freezes=${report.freezes} lost=${report.lost} corrupted=${report.corrupted} leaked=${report.leaked} rss=${(residentBytes() / 2 ** 20).toFixed(0)}MiB fds=${openDescriptors()}`,
+          `soak: ${Math.round((deadline - Date.now()) / 1000)} s to go, ops=${report.ops + running} crashes=${report.crashes} freezes=${report.freezes} lost=${report.lost} corrupted=${report.corrupted} leaked=${report.leaked} rss=${(residentBytes() / 2 ** 20).toFixed(0)}MiB heap=${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)}MiB maps=${guestMappings()} fds=${openDescriptors()}`,
         );
       }
     }

@@ -16,6 +16,15 @@ async function transferEnd(api: Api, channel: Handle<'Channel'>, transfer: numbe
   throw new VrdmaError('TIMEOUT', `transfer ${transfer} never completed`);
 }
 
+/**
+ * A guess at `key` that differs from it in its low 32 bits only (`flip` is never 0): the
+ * closest a guesser can come without knowing it, whatever the key's width.
+ */
+function nearMiss(key: number, flip: number): number {
+  const low = key % 2 ** 32;
+  return key - low + ((low ^ flip) >>> 0);
+}
+
 /** The Unimem API, as the fuzzer plays it. */
 export const unimemProfile: ApiProfile<UnimemSpec> = {
   spec: unimemSpec,
@@ -49,6 +58,11 @@ export const unimemProfile: ApiProfile<UnimemSpec> = {
     return samples[fn.name] ?? {};
   },
   ping: (connection) => connection.api.query({}),
+  makers: ({ api }, own, size) => [
+    () => api.alloc({ size }),
+    () => api.openChannel({ depth: (size % 64) + 1 }),
+    () => api.exportBuffer({ buffer: own.buffer as Handle<'Buffer'>, access: 'read' }),
+  ],
   async callWithRef(connection, own, ref, pick) {
     const { api } = connection;
     const channel = own.channel as Handle<'Channel'>;
@@ -104,14 +118,14 @@ export const unimemProfile: ApiProfile<UnimemSpec> = {
           channel,
           local: own.ref as never,
           remote: theirs.address,
-          key: (theirs.key ^ (guess | 1)) >>> 0,
+          key: nearMiss(theirs.key, guess | 1),
         }),
       readWithGuessedKey: () =>
         post('read', {
           channel,
           local: own.ref as never,
           remote: theirs.address,
-          key: (theirs.key ^ (guess | 2)) >>> 0,
+          key: nearMiss(theirs.key, guess | 2),
         }),
     };
   },
