@@ -1,4 +1,16 @@
 export {
+  type ClusterFile,
+  type ClusterMember,
+  clusterFileSchema,
+  loadClusterFile,
+  parseClusterFile,
+} from './bootstrap/cluster-file.js';
+export {
+  type LibfabricTcpNode,
+  type StartLibfabricNodeOptions,
+  startLibfabricNode,
+} from './bootstrap/tcp-node.js';
+export {
   type LibfabricConfig,
   type LibfabricConfigInput,
   libfabricConfigSchema,
