@@ -23,6 +23,12 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+function engineName(value: string): 'unimem' | 'libfabric' {
+  if (value !== 'unimem' && value !== 'libfabric')
+    throw new InvalidArgumentError('expected unimem or libfabric');
+  return value;
+}
+
 function weight(value: string, previous: Record<string, number> = {}): Record<string, number> {
   const match = /^([\w.-]+)=(\d+(?:\.\d+)?)$/.exec(value);
   if (!match || Number(match[2]) <= 0)
@@ -155,6 +161,13 @@ export function buildProgram(
       'engine-unimem cluster file: this host is one node of a TCP cluster',
     )
     .option('--node <id>', "this host's node id", nonNegativeInt)
+    .option(
+      '--engine <name>',
+      'unimem (emulated) or libfabric (fi_write/fi_read)',
+      engineName,
+      'unimem',
+    )
+    .option('--provider <name>', 'libfabric provider: tcp, shm, verbs, efa or an fi_info name')
     .option('--quota-buffers <n>', 'buffers per guest', nonNegativeInt)
     .option('--quota-bytes <bytes>', 'bytes of buffers per guest', byteSizeUnbounded)
     .option('--quota-channels <n>', 'channels per guest', nonNegativeInt)
@@ -176,6 +189,8 @@ export function buildProgram(
         quotaCalls?: number;
         weight: Record<string, number>;
         lease?: number;
+        engine: 'unimem' | 'libfabric';
+        provider?: string;
       }>();
       const quotas = {
         buffers: o.quotaBuffers,
@@ -195,6 +210,8 @@ export function buildProgram(
             quotas,
             weights: o.weight,
             leaseMs: o.lease,
+            engine: o.engine,
+            provider: o.provider,
           },
           out,
         ),

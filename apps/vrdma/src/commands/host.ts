@@ -19,6 +19,7 @@ import {
 import { type UnimemEngine, unimemSpec } from '@vrdma/unimem-api';
 import { z } from 'zod';
 import { readJsonFile } from './json-file.js';
+import { startLibfabricEngine } from './libfabric-engine.js';
 import type { Output } from './output.js';
 
 export function defaultSocketPath(): string {
@@ -35,6 +36,10 @@ export interface HostCommandOptions {
   quotas: { buffers?: number; bytes?: number; channels?: number; keys?: number; calls?: number };
   weights: Record<string, number>;
   leaseMs?: number;
+  /** `unimem` (the emulated engine, default) or `libfabric`. */
+  engine?: 'unimem' | 'libfabric';
+  /** libfabric provider (`tcp`, `shm`, ...), with `engine: 'libfabric'`. */
+  provider?: string;
 }
 
 // Strict at every level: a misspelt key is refused by name, never silently ignored.
@@ -71,7 +76,9 @@ export async function runHost(
   let engine: UnimemEngine;
   let shutdownEngine: () => Promise<void>;
   let where: string;
-  if (options.cluster) {
+  if (options.engine === 'libfabric') {
+    ({ engine, shutdown: shutdownEngine, where } = await startLibfabricEngine(options, out));
+  } else if (options.cluster) {
     if (options.node === undefined) throw new Error('--cluster needs --node <id>');
     const cluster = readJsonFile(options.cluster, 'cluster file', clusterConfigSchema);
     const node = await startTcpNode({ cluster, node: options.node, config: engineConfig });
