@@ -142,8 +142,11 @@ async function fiPingpong(provider: string, size: number): Promise<number | unde
   server.on('error', () => {});
   await new Promise((resolve) => setTimeout(resolve, 300));
   const output = await new Promise<string>((resolve) =>
-    execFile('fi_pingpong', [...args, '-P', String(port), '127.0.0.1'], { env, timeout: 20_000 }, (_e, stdout) =>
-      resolve(stdout ?? ''),
+    execFile(
+      'fi_pingpong',
+      [...args, '-P', String(port), '127.0.0.1'],
+      { env, timeout: 20_000 },
+      (_e, stdout) => resolve(stdout ?? ''),
     ),
   );
   server.kill();
