@@ -130,16 +130,27 @@ export function buildProgram(
     .option('--json', 'print exactly one JSON object on stdout')
     .option('--report <file.html>', 'write a self-contained HTML report with charts')
     .addOption(guestsOption())
+    .option('--engine <name>', 'unimem (emulated) or libfabric', engineName, 'unimem')
+    .option('--provider <name>', 'libfabric provider: tcp or shm (loopback)', 'tcp')
     .action(function (this: Command) {
       const o = this.opts<{
         quick?: boolean;
         json?: boolean;
         report?: string;
         guests: 'thread' | 'process';
+        engine: 'unimem' | 'libfabric';
+        provider: string;
       }>();
       return run(() =>
         runBenchCommand(
-          { quick: o.quick === true, json: o.json === true, report: o.report, guests: o.guests },
+          {
+            quick: o.quick === true,
+            json: o.json === true,
+            report: o.report,
+            guests: o.guests,
+            engine: o.engine,
+            provider: o.provider,
+          },
           out,
         ),
       )();

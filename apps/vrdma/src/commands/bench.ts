@@ -10,6 +10,8 @@ export interface BenchCommandOptions {
   json: boolean;
   report?: string;
   guests: GuestKind;
+  engine?: 'unimem' | 'libfabric';
+  provider?: string;
 }
 
 /** `vrdma bench`: the table on stdout, or exactly one JSON object with --json; optional HTML report. */
@@ -18,6 +20,8 @@ export async function runBenchCommand(options: BenchCommandOptions, out: Output)
   const result = await runBench({
     quick: options.quick,
     guests: options.guests,
+    engine: options.engine,
+    provider: options.provider,
     progress: (label, total) => {
       bar ??= progressBar(total);
       bar.step(label);
