@@ -130,6 +130,15 @@ export class LibfabricNode implements UnimemEngine {
     return this.peers.get(node)?.up === true;
   }
 
+  /** What the node is doing: progress turns taken so far, transfers in flight or queued. */
+  stats(): { progressTurns: number; inFlight: number; queued: number } {
+    return {
+      progressTurns: this.progress.turns,
+      inFlight: this.inflight.size,
+      queued: this.backlog.length,
+    };
+  }
+
   get up(): boolean {
     return this.alive;
   }

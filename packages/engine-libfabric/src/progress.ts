@@ -10,6 +10,8 @@ export class Progress {
   private scheduled = false;
   private lingerUntil = 0;
   private stopped = false;
+  /** Times the completion queue was drained: flat while idle. */
+  turns = 0;
 
   constructor(
     private readonly native: NativeLibfabric,
@@ -50,6 +52,7 @@ export class Progress {
 
   private pump(): void {
     if (this.stopped) return;
+    this.turns += 1;
     const flat = this.native.drain(this.endpoint);
     this.onCompletions(flat);
     if (this.hasWork() || Date.now() < this.lingerUntil) this.schedule();
