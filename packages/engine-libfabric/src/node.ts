@@ -234,12 +234,20 @@ export class LibfabricNode implements UnimemEngine {
     let key = randomInt(1, 0xffff_ffff);
     while (this.exports.has(key)) key = randomInt(1, 0xffff_ffff);
     const bits = (access === 'write' ? 0 : 1) | (access === 'read' ? 0 : 2);
-    const registration = this.native.register(
-      this.endpoint,
-      buffer.bytes,
-      bits,
-      registrationKey(buffer.slot, key),
-    );
+    let registration: NativeRegistration;
+    try {
+      registration = this.native.register(
+        this.endpoint,
+        buffer.bytes,
+        bits,
+        registrationKey(buffer.slot, key),
+      );
+    } catch (error) {
+      // The provider's registration cache or pinned-memory limit is what runs out here.
+      throw new VrdmaError('LIMIT_REACHED', `fi_mr_reg refused: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     this.exports.set(key, { slot: buffer.slot, length: buffer.size, access, registration });
     await this.broadcast((seq) => ({
       t: 'export',
