@@ -183,11 +183,9 @@ export class LibfabricNode implements UnimemEngine {
       this.acks.delete(seq);
       pending.done();
     }
-    try {
-      this.native.removeAddress(this.endpoint, peer.fiAddr);
-    } catch {
-      // The address is gone either way; libfabric may refuse while it tears a connection down.
-    }
+    // The peer's address stays in the AV: fi_av_remove while libfabric still holds operations
+    // toward it crashed the process over shm (libfabric 1.17). Nothing is posted to it again;
+    // a peer that comes back is inserted anew.
   }
 
   /** A message a peer sent over its control connection (already checked by its schema). */
