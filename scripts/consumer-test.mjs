@@ -148,7 +148,11 @@ async function install(consumer, packages, registry) {
     dependencies,
     // What the README asks of consumers: the add-on's build is allowed, msgpackr's optional
     // accelerator is denied, as in the repository.
-    allowScripts: { '@vrdma/memory': true, 'msgpackr-extract': false },
+    allowScripts: {
+      '@vrdma/memory': true,
+      '@vrdma/engine-libfabric': true,
+      'msgpackr-extract': false,
+    },
   };
   writeFileSync(join(consumer, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   // Strict: an install script the allowScripts above does not cover fails the install, so

@@ -27,6 +27,12 @@ function nonNegativeInt(value: string): number {
   return n;
 }
 
+function engineName(value: string): 'unimem' | 'libfabric' {
+  if (value !== 'unimem' && value !== 'libfabric')
+    throw new InvalidArgumentError('expected unimem or libfabric');
+  return value;
+}
+
 /** `<sha256 hex of a token>=<weight>`: the weight a guest earns by presenting that token. */
 function weightGrant(value: string, previous: WeightGrant[] = []): WeightGrant[] {
   const match = /^([0-9a-f]{64})=(\d+(?:\.\d+)?)$/.exec(value);
@@ -154,6 +160,8 @@ export function buildProgram(
     .addOption(
       new Option('--api <name>', 'the API measured').choices(['unimem', 'verbs']).default('unimem'),
     )
+    .option('--engine <name>', 'unimem (emulated) or libfabric', engineName, 'unimem')
+    .option('--provider <name>', 'libfabric provider: tcp or shm (loopback)', 'tcp')
     .action(function (this: Command) {
       const o = this.opts<{
         quick?: boolean;
@@ -161,6 +169,8 @@ export function buildProgram(
         report?: string;
         guests: 'thread' | 'process' | 'vm';
         api: 'unimem' | 'verbs';
+        engine: 'unimem' | 'libfabric';
+        provider: string;
       }>();
       return run(() =>
         runBenchCommand(
@@ -170,6 +180,8 @@ export function buildProgram(
             report: o.report,
             guests: o.guests,
             api: o.api,
+            engine: o.engine,
+            provider: o.provider,
           },
           out,
         ),
@@ -196,6 +208,13 @@ export function buildProgram(
       '--fabric-secret <file>',
       "a file holding the cluster's shared secret (or env VRDMA_FABRIC_SECRET); nodes prove they hold it",
     )
+    .option(
+      '--engine <name>',
+      'unimem (emulated) or libfabric (fi_write/fi_read)',
+      engineName,
+      'unimem',
+    )
+    .option('--provider <name>', 'libfabric provider: tcp, shm, verbs, efa or an fi_info name')
     .option('--quota-buffers <n>', 'buffers per guest', nonNegativeInt)
     .option('--quota-bytes <bytes>', 'bytes of buffers per guest', byteSizeUnbounded)
     .option('--quota-channels <n>', 'channels per guest', nonNegativeInt)
@@ -216,7 +235,7 @@ export function buildProgram(
       weightGrant,
     )
     .option('--lease <ms>', 'detach a guest silent this long (0: never)', nonNegativeInt)
-    .option('--api <names>', `APIs to serve, comma-separated: ${HOST_APIS.join(', ')}`, apiList, [
+    .option('--api <names>', `APIs to serve, comma-separated: $HOST_APIS.join(', ')`, apiList, [
       ...HOST_APIS,
     ])
     .action(function (this: Command) {
@@ -237,6 +256,8 @@ export function buildProgram(
         socketMode?: number;
         weightGrant?: WeightGrant[];
         lease?: number;
+        engine: 'unimem' | 'libfabric';
+        provider?: string;
       }>();
       const quotas = {
         buffers: o.quotaBuffers,
@@ -260,6 +281,8 @@ export function buildProgram(
             weightGrants: o.weightGrant ?? [],
             leaseMs: o.lease,
             apis: o.api,
+            engine: o.engine,
+            provider: o.provider,
           },
           out,
         ),
@@ -272,7 +295,7 @@ export function buildProgram(
       'an example guest application: attaches to a running host, writes and reads back through RDMA, verifies',
     )
     .option('--socket <path>', "the host's socket", defaultSocketPath())
-    .option('--label <name>', "this guest's name on the host", guestLabel, `guest-${process.pid}`)
+    .option('--label <name>', "this guest's name on the host", guestLabel, `guest-$process.pid`)
     .option('--memory <bytes>', 'shared memory to ask the host for', guestMemorySize, 16 << 20)
     .option('--size <bytes>', 'bytes to write and read back', byteSize, 64 << 10)
     .option('--rounds <n>', 'write and read back this many times', positiveInt, 1)

@@ -15,6 +15,9 @@ import { type BenchResult, jainIndex } from './result.js';
 export interface BenchOptions {
   quick: boolean;
   guests: GuestKind;
+  /** The engine under both sides: emulated Unimem (default) or libfabric with `provider`. */
+  engine?: 'unimem' | 'libfabric';
+  provider?: string;
   /** Called before each step, with the number of steps in all. */
   progress?: (label: string, total: number) => void;
 }
@@ -87,6 +90,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   step('starting the cluster and guests');
   const deployment = Deployment.create({
     nodes: 2,
+    engineKind: options.engine ?? 'unimem',
+    provider: options.provider,
     engine: { sessionMemory: maxSize + (16 << 20) },
     host: { quotas: { bytes: 1 << 30 } },
   });
@@ -187,7 +192,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       machine: {
         cpus: cpus().length,
         node: process.versions.node,
-        engine: 'engine-unimem, 2 nodes in one process',
+        engine:
+          options.engine === 'libfabric'
+            ? `engine-libfabric (${options.provider ?? 'tcp'}), 2 nodes in one process`
+            : 'engine-unimem, 2 nodes in one process',
         transports: 'control: virtio split virtqueue; data: transport-shm polled ring',
         guests: GUEST_KIND_NAMES[options.guests],
       },

@@ -13,6 +13,8 @@ export interface BenchCommandOptions {
   guests: GuestKind;
   /** The API measured (default unimem). */
   api?: 'unimem' | 'verbs';
+  engine?: 'unimem' | 'libfabric';
+  provider?: string;
 }
 
 /** `vrdma bench`: the table on stdout, or exactly one JSON object with --json; optional HTML report. */
@@ -21,11 +23,17 @@ export async function runBenchCommand(options: BenchCommandOptions, out: Output)
     throw new Error(
       '--guests vm measures the Unimem API; bench --api verbs runs threads or processes',
     );
+  if (options.engine === 'libfabric' && (options.api === 'verbs' || options.guests === 'vm'))
+    throw new Error(
+      '--engine libfabric measures the Unimem API with thread or process guests; drop --api verbs and --guests vm',
+    );
   if (options.api === 'verbs') return runVerbsBenchCommand(options, out);
   let bar: ReturnType<typeof progressBar> | undefined;
   const result = await runBench({
     quick: options.quick,
     guests: options.guests,
+    engine: options.engine,
+    provider: options.provider,
     progress: (label, total) => {
       bar ??= progressBar(total);
       bar.step(label);

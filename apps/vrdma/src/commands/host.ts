@@ -22,6 +22,7 @@ import type { UnimemEngine } from '@vrdma/unimem-api';
 import { z } from 'zod';
 import { HOST_APIS, type HostApi, hostServices } from './host-services.js';
 import { readJsonFile } from './json-file.js';
+import { startLibfabricEngine } from './libfabric-engine.js';
 import type { Output } from './output.js';
 
 export function defaultSocketPath(): string {
@@ -52,6 +53,10 @@ export interface HostCommandOptions {
   leaseMs?: number;
   /** The APIs served (default: every one of HOST_APIS). */
   apis?: readonly HostApi[];
+  /** `unimem` (the emulated engine, default) or `libfabric`. */
+  engine?: 'unimem' | 'libfabric';
+  /** libfabric provider (`tcp`, `shm`, ...), with `engine: 'libfabric'`. */
+  provider?: string;
 }
 
 // Strict at every level: a misspelt key is refused by name, never silently ignored.
@@ -88,7 +93,9 @@ export async function runHost(
   let engine: UnimemEngine;
   let shutdownEngine: () => Promise<void>;
   let where: string;
-  if (options.cluster) {
+  if (options.engine === 'libfabric') {
+    ({ engine, shutdown: shutdownEngine, where } = await startLibfabricEngine(options, out));
+  } else if (options.cluster) {
     if (options.node === undefined) throw new Error('--cluster needs --node <id>');
     const cluster = readJsonFile(options.cluster, 'cluster file', clusterConfigSchema);
     const secret = options.fabricSecret ?? cluster.secret;

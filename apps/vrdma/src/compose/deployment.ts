@@ -1,4 +1,5 @@
 import { createHost, type Host, type HostConfigInput, service } from '@vrdma/backend';
+import { createLocalLibfabricCluster } from '@vrdma/engine-libfabric';
 import { createMockCluster } from '@vrdma/engine-mock';
 import { createLocalCluster, type EngineConfigInput } from '@vrdma/engine-unimem';
 import {
@@ -19,9 +20,11 @@ export type GuestKind = 'thread' | 'process' | 'vm';
 
 export interface DeploymentOptions {
   nodes: number;
-  /** The emulated Unimem engine (default), or the deterministic mock. */
-  engineKind?: 'unimem' | 'mock';
+  /** The emulated Unimem engine (default), the deterministic mock, or libfabric. */
+  engineKind?: 'unimem' | 'mock' | 'libfabric';
   engine?: EngineConfigInput;
+  /** The libfabric provider (`tcp`, `shm`, ...) when engineKind is 'libfabric'. */
+  provider?: string;
   host?: HostConfigInput;
 }
 
@@ -34,6 +37,11 @@ function makeCluster(nodes: number[], options: DeploymentOptions): Cluster {
   if (options.engineKind === 'mock') {
     const mock = createMockCluster({ nodes, sessionMemory: options.engine?.sessionMemory });
     return { node: (id) => mock.engine(id), shutdown: async () => {} };
+  }
+  if (options.engineKind === 'libfabric') {
+    const { sessionMemory } = options.engine ?? {};
+    const config = { provider: options.provider ?? 'tcp', iface: 'lo', sessionMemory };
+    return createLocalLibfabricCluster({ nodes, config });
   }
   return createLocalCluster({ nodes, config: options.engine });
 }

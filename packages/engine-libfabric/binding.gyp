@@ -1,0 +1,10 @@
+{
+  "targets": [
+    {
+      "target_name": "vrdma_libfabric",
+      "sources": ["native/vrdma_libfabric.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "libraries": ["-lfabric"]
+    }
+  ]
+}
