@@ -1,6 +1,8 @@
 import { type BufferRef, type Handle, type Region, regionView, VrdmaError } from '@vrdma/api-spec';
 import { RangeAllocator } from '@vrdma/memory';
 import {
+  checkReapArgs,
+  checkTransferArgs,
   type DeviceInfo,
   makeGlobalAddress,
   nodeOf,
@@ -14,7 +16,6 @@ import {
 import { BufferRecord } from './buffer-record.js';
 import { LibfabricChannel } from './channel.js';
 import { limitsOf } from './config.js';
-import { checkReapArgs, checkTransferArgs } from './data-plane-args.js';
 import { registrationKey, SLOT_SIZE, splitNodeOffset } from './global-slots.js';
 import type { LibfabricNode } from './node.js';
 import { Transfer } from './transfer.js';

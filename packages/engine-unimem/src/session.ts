@@ -1,6 +1,8 @@
 import { type BufferRef, type Handle, type Region, regionView, VrdmaError } from '@vrdma/api-spec';
 import { createSharedRegion, RangeAllocator } from '@vrdma/memory';
 import {
+  checkReapArgs,
+  checkTransferArgs,
   type DeviceInfo,
   makeGlobalAddress,
   nodeOf,
@@ -13,7 +15,6 @@ import {
 } from '@vrdma/unimem-api';
 import { type Access, BufferRecord } from './buffer-record.js';
 import { DEFAULT_BUFFER_ALIGN, limitsOf } from './config.js';
-import { checkReapArgs, checkTransferArgs } from './data-plane-args.js';
 import { DmaChannel } from './dma-channel.js';
 import type { UnimemNode } from './node.js';
 import { Transfer } from './transfer.js';

@@ -1,3 +1,9 @@
+export {
+  checkReapArgs,
+  checkTransferArgs,
+  type ReapArgs,
+  type TransferArgs,
+} from './data-plane-args.js';
 export type {
   SessionOptions,
   UnimemApi,

@@ -1,8 +1,12 @@
 import type { BufferRef } from '@vrdma/api-spec';
-import { MAX_REGION_BYTES, VrdmaError } from '@vrdma/api-spec';
-import { MAX_COMPLETIONS } from '@vrdma/unimem-api';
+import { MAX_REGION_BYTES, MAX_WIDE_CAPABILITY, VrdmaError } from '@vrdma/api-spec';
+import { MAX_COMPLETIONS } from './spec.js';
 
-/** The spec's checks of the data-plane calls, by hand: no zod in the hot path. */
+/**
+ * Hand-written checks for the data-plane calls: the spec's schemas, without zod in the hot
+ * path. Anything an application (or a guest) passes is checked before the engine uses it.
+ * Every Unimem engine runs these, so all of them accept exactly what the spec does.
+ */
 
 const U32 = 0xffff_ffff;
 const U64 = (1n << 64n) - 1n;
@@ -29,11 +33,17 @@ export function checkTransferArgs(fn: string, raw: unknown): TransferArgs {
   if (!isIntIn(channel, 1, U32)) invalid(fn, 'channel must be a handle');
   if (typeof local !== 'object' || local === null) invalid(fn, 'local must be a buffer reference');
   const { region, offset, length } = local as Record<string, unknown>;
-  if (!isIntIn(region, 0, U32) || !isIntIn(offset, 0, MAX_REGION_BYTES) || !isIntIn(length, 0, U32))
+  if (
+    !isIntIn(region, 0, U32) ||
+    !isIntIn(offset, 0, MAX_REGION_BYTES) ||
+    !isIntIn(length, 0, U32)
+  ) {
     invalid(fn, 'local must be { region, offset, length } of unsigned integers');
+  }
   if (typeof remote !== 'bigint' || remote < 0n || remote > U64)
     invalid(fn, 'remote must be a 64-bit global address');
-  if (!isIntIn(key, 0, U32)) invalid(fn, 'key must be an unsigned 32-bit integer');
+  if (!isIntIn(key, 0, MAX_WIDE_CAPABILITY))
+    invalid(fn, 'key must be an unsigned integer of at most 53 bits');
   if (fence !== undefined && typeof fence !== 'boolean') invalid(fn, 'fence must be a boolean');
   return { channel, local: { region, offset, length }, remote, key, fence: fence === true };
 }
