@@ -143,13 +143,7 @@ export function createHost(options: HostOptions): Host {
         ? `attached with region ${connection.memory.id} (${connection.memory.size} bytes)`
         : 'attached with no shared memory',
     });
-    return {
-      id,
-      label: guest.label,
-      detach: (reason) =>
-        guest.detach(reason ?? new VrdmaError('DISCONNECTED', 'detached by the host')),
-      departed: guest.departed,
-    };
+    return handleOf(guest);
   };
 
   return {
@@ -166,5 +160,28 @@ export function createHost(options: HostOptions): Host {
       const reason = new VrdmaError('DISCONNECTED', 'the host shut down');
       await Promise.all([...live.values()].map((g) => g.detach(reason)));
     },
+  };
+}
+
+/**
+ * What `attach` gives its caller, who may keep it long after the guest left (to read
+ * `departed`): once the guest is gone the handle lets go of it, and with it of the transports
+ * and memory that hold the host's mappings of the guest's memfds. Built out here so that no
+ * closure of `attach`'s, which share one scope holding the guest, can pin it.
+ */
+function handleOf(guest: ServedGuest): AttachedGuest {
+  let served: ServedGuest | undefined = guest;
+  const { id, label, departed } = guest;
+  void departed.then(() => {
+    served = undefined;
+  });
+  return {
+    id,
+    label,
+    detach: (reason) =>
+      served
+        ? served.detach(reason ?? new VrdmaError('DISCONNECTED', 'detached by the host'))
+        : departed.then(() => undefined),
+    departed,
   };
 }
