@@ -61,7 +61,13 @@ async function guestOn(
   return guest;
 }
 
-describe('verbs guests of a host that serves Unimem and verbs', () => {
+/**
+ * A hang guard, not a bound on speed: a test here starts up to four guests, two of them
+ * processes, which takes long on a machine that runs other suites at once.
+ */
+const PATIENCE_MS = 120_000;
+
+describe('verbs guests of a host that serves Unimem and verbs', { timeout: PATIENCE_MS }, () => {
   it('run the ping-pong natively, as threads and as processes, with the same results', async () => {
     const a = fabric.device(0).openSession({ label: 'native-a' });
     const b = fabric.device(1).openSession({ label: 'native-b' });
