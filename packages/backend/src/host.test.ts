@@ -307,6 +307,17 @@ describe('fairness', () => {
 });
 
 describe('cleanup', () => {
+  it('records a goodbye as why the guest left, though its transports drop before the detach', async () => {
+    start();
+    const guest = await inProcessGuest(host, { label: 'leaver' });
+    // dispose() says goodbye and closes its transports as soon as the reply is in: the host
+    // notices the transports closing before its own detach for the goodbye has run.
+    await guest.device.dispose();
+    const departed = await guest.attached.departed;
+    expect(departed.reason).toBe('the guest said goodbye');
+    expect(departed.ledger).toEqual({ held: {}, bytes: 0, calls: 0, memory: 0 });
+  });
+
   it('releases everything of a guest that crashes mid-transfer; other guests finish with correct data', async () => {
     start();
     cluster.faults.delayCompletions(20);

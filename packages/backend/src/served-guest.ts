@@ -130,6 +130,8 @@ export class ServedGuest {
   private readonly identity: GuestIdentity;
   private greeted: Greeted | undefined;
   private leaving = false;
+  /** Set when the guest said goodbye: the reason it left, whoever notices its going first. */
+  private goodbye: VrdmaError | undefined;
   /** Set once the guest's objects are released and the host dropped its memory. */
   private released = false;
   private settle!: (record: DepartedGuest) => void;
@@ -148,7 +150,13 @@ export class ServedGuest {
       // Completion queues need a ring to write completions into.
       grants: (feature) => feature !== 'queues' || connection.data?.push !== undefined,
       onPing: () => this.touch(),
-      onGoodbye: () => void this.detach(new VrdmaError('DISCONNECTED', 'the guest said goodbye')),
+      onGoodbye: () => {
+        // Known now, so that it is why the guest left whatever the host sees next (the guest
+        // resetting its device, its socket closing) before the detach below runs.
+        this.goodbye ??= new VrdmaError('DISCONNECTED', 'the guest said goodbye');
+        // The detach waits for the reply to go out first.
+        setImmediate(() => void this.detach(this.goodbye!));
+      },
     });
     connection.control.serve((frame) =>
       peekFrameHeader(frame)?.fingerprint32 === sessionSpec.fingerprint32
@@ -208,7 +216,7 @@ export class ServedGuest {
     await Promise.allSettled([control.close(), data?.close()]);
     // The host holds no reference to the guest's memory past this point.
     this.released = true;
-    const record: DepartedGuest = { ...this.info(), reason: reason.message };
+    const record: DepartedGuest = { ...this.info(), reason: (this.goodbye ?? reason).message };
     // The record shows anything the engine failed to release; the host's tables keep nothing.
     this.greeted?.objects.forgetAll();
     this.options.onDeparted(record);

@@ -23,6 +23,7 @@ export interface HandshakeOptions {
   /** Whether this guest can have a feature the host knows (default: yes). */
   grants?(feature: string): boolean;
   onPing(): void;
+  /** The guest said goodbye: called before the reply goes out. */
   onGoodbye(): void;
 }
 
@@ -51,8 +52,7 @@ export function createHandshake(options: HandshakeOptions): Dispatcher {
       options.onPing();
     },
     goodbye: () => {
-      // After the reply has gone out.
-      setImmediate(options.onGoodbye);
+      options.onGoodbye();
     },
   });
 }
