@@ -20,9 +20,10 @@ if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   apt-get "${lock[@]}" update -qq
   DEBIAN_FRONTEND=noninteractive apt-get "${lock[@]}" install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
-  # engine-libfabric's add-on is built at `npm ci` when the headers are there: build it now.
+  # engine-libfabric's add-on is built at `npm ci` when the headers are there: build it now,
+  # through npm, which is what puts node-gyp on the PATH of an install script.
   if [[ " ${missing[*]} " == *" libfabric-dev "* ]] && [ -d node_modules/@vrdma/engine-libfabric ]; then
-    (cd packages/engine-libfabric && node native/build.mjs)
+    npm rebuild @vrdma/engine-libfabric >/dev/null
   fi
   exit 0
 fi
