@@ -5,6 +5,7 @@
 //   close(endpoint)                                         everything above, and every MR
 //   insertAddress(endpoint, name) -> fiAddr                 fi_av_insert of a peer's fi_getname
 //   removeAddress(endpoint, fiAddr)                         fi_av_remove (a peer that went away)
+//   forgetAddress(endpoint, fiAddr)                         a peer went away: its shm file goes
 //   register(endpoint, bytes, access, key) -> mr            fi_mr_reg with the key we chose
 //   deregister(endpoint, mr)                                fi_close of that MR (a revoke)
 //   post(endpoint, isRead, local, fiAddr, remote, key, id) -> 0 | -FI_EAGAIN
@@ -12,7 +13,8 @@
 //   watch(endpoint, onReadable)                             uv_poll on the CQ's wait fd
 //   trywait(endpoint) -> boolean                            fi_trywait: may the loop sleep now?
 //
-// An idle engine sleeps in libuv on the CQ's wait fd: no timer and no spinning.
+// An idle engine sleeps in libuv on the CQ's wait fd: no timer and no spinning. Over shm, a
+// guard (shm_guard.h) keeps a peer that died holding a lock from wedging this thread.
 #include <errno.h>
 #include <node_api.h>
 #include <rdma/fabric.h>
@@ -25,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
+
+#include "shm_guard.h"
 
 #define MAX_NAME 256
 #define DRAIN_BATCH 64
@@ -51,6 +55,7 @@ typedef struct endpoint {
   int op_count;
   int first_free;
   int closed;
+  shm_guard_t* guard;
 } endpoint_t;
 
 static napi_value fail_fi(napi_env env, const char* what, int ret) {
@@ -124,6 +129,8 @@ static void close_fid(struct fid* fid) {
 static void release_endpoint(endpoint_t* e) {
   if (e->closed) return;
   e->closed = 1;
+  shm_guard_stop(e->guard);
+  e->guard = NULL;
   close_fid(e->ep ? &e->ep->fid : NULL);
   close_fid(e->av ? &e->av->fid : NULL);
   close_fid(e->cq ? &e->cq->fid : NULL);
@@ -254,6 +261,7 @@ static napi_value open_endpoint(napi_env env, napi_callback_info info) {
     free(e);
     return fail_fi(env, step, ret);
   }
+  e->guard = shm_guard_start(e->info->fabric_attr->prov_name, name);
 
   napi_value result, external, name_value, fd_value, prov_value, domain_value;
   void* name_data;
@@ -302,6 +310,10 @@ static napi_value insert_address(napi_env env, napi_callback_info info) {
   fi_addr_t addr = FI_ADDR_UNSPEC;
   int ret = fi_av_insert(e->av, name, 1, &addr, 0, NULL);
   if (ret != 1) return fail_fi(env, "fi_av_insert", ret < 0 ? ret : -FI_EINVAL);
+  char text[MAX_NAME + 1];
+  memcpy(text, name, len);
+  text[len] = '\0';
+  shm_guard_add_peer(e->guard, addr, text);
   napi_value result;
   napi_create_double(env, (double)addr, &result);
   return result;
@@ -316,6 +328,16 @@ static napi_value remove_address(napi_env env, napi_callback_info info) {
   fi_addr_t fi_addr = addr;
   int ret = fi_av_remove(e->av, &fi_addr, 1, 0);
   if (ret) return fail_fi(env, "fi_av_remove", ret);
+  return NULL;
+}
+
+static napi_value forget_address(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!get_args(env, info, argv, 2)) return NULL;
+  endpoint_t* e = get_endpoint(env, argv[0]);
+  uint64_t addr;
+  if (!e || !get_u64(env, argv[1], &addr)) return NULL;
+  shm_guard_forget_peer(e->guard, addr);
   return NULL;
 }
 
@@ -399,8 +421,10 @@ static napi_value post(napi_env env, napi_callback_info info) {
   int slot = e->first_free;
   op_t* op = &e->ops[slot];
   op->id = id;
+  shm_guard_enter(e->guard, (int64_t)addr);
   ssize_t ret = is_read ? fi_read(e->ep, local, length, NULL, addr, remote, key, &op->context)
                         : fi_write(e->ep, local, length, NULL, addr, remote, key, &op->context);
+  shm_guard_leave(e->guard);
   if (ret == 0) {
     e->first_free = op->next_free;
     op->next_free = -2;
@@ -428,10 +452,15 @@ static napi_value drain(napi_env env, napi_callback_info info) {
   uint32_t n = 0;
   struct fi_cq_entry entries[DRAIN_BATCH];
   for (int round = 0; round < 16; round++) {
+    shm_guard_enter(e->guard, SHM_GUARD_OWN);
     ssize_t got = fi_cq_read(e->cq, entries, DRAIN_BATCH);
+    shm_guard_leave(e->guard);
     if (got == -FI_EAVAIL) {
       struct fi_cq_err_entry err = {0};
-      if (fi_cq_readerr(e->cq, &err, 0) == 1 && err.op_context) {
+      shm_guard_enter(e->guard, SHM_GUARD_OWN);
+      ssize_t got_error = fi_cq_readerr(e->cq, &err, 0);
+      shm_guard_leave(e->guard);
+      if (got_error == 1 && err.op_context) {
         op_t* op = (op_t*)err.op_context;
         napi_value id, code;
         napi_create_uint32(env, op->id, &id);
@@ -549,6 +578,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"close", NULL, close_endpoint, NULL, NULL, NULL, napi_default, NULL},
       {"insertAddress", NULL, insert_address, NULL, NULL, NULL, napi_default, NULL},
       {"removeAddress", NULL, remove_address, NULL, NULL, NULL, napi_default, NULL},
+      {"forgetAddress", NULL, forget_address, NULL, NULL, NULL, napi_default, NULL},
       {"register", NULL, register_memory, NULL, NULL, NULL, napi_default, NULL},
       {"deregister", NULL, deregister_memory, NULL, NULL, NULL, napi_default, NULL},
       {"post", NULL, post, NULL, NULL, NULL, napi_default, NULL},

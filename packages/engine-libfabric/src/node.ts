@@ -185,7 +185,8 @@ export class LibfabricNode implements UnimemEngine {
     }
     // The peer's address stays in the AV: fi_av_remove while libfabric still holds operations
     // toward it crashed the process over shm (libfabric 1.17). Nothing is posted to it again;
-    // a peer that comes back is inserted anew.
+    // a peer that comes back is inserted anew. Over shm, the file of a dead peer's region goes.
+    this.native.forgetAddress(this.endpoint, peer.fiAddr);
   }
 
   /** A message a peer sent over its control connection (already checked by its schema). */
