@@ -12,12 +12,23 @@ export interface CliRun {
 /** A test that runs commands: above the longest deadline `runCli` is given (120 s). */
 export const CLI_TEST_TIMEOUT_MS = 180_000;
 
+// A test that times out never reaches its teardown: the commands it started die with the test's
+// process rather than run on, and eat the machine, under the tests that follow.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** Starts `vrdma <args>` from the sources, as `npm start` does. */
 export function startCli(args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', '--conditions=@vrdma/source', MAIN, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, FORCE_COLOR: '0' },
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=@vrdma/source', MAIN, ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } },
+  );
+  running.add(child);
+  child.once('exit', () => running.delete(child));
+  return child;
 }
 
 /** Runs `vrdma <args>` to the end, killing it after `timeoutMs`. */
