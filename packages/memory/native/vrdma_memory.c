@@ -505,6 +505,40 @@ static napi_value is_dumpable(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// One write(2) that never blocks, on a descriptor opened blocking: O_NONBLOCK is set for this
+// write and put back. Returns the bytes written, or -1 where the write would have blocked. A
+// read already blocked on the descriptor stays blocked; one starting meanwhile may see EAGAIN.
+static napi_value write_nonblocking(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!read_args(env, info, argv, 2)) return NULL;
+  int fd;
+  if (!read_fd(env, argv[0], &fd)) return NULL;
+  void* data;
+  size_t length;
+  bool is_typed = false;
+  napi_is_typedarray(env, argv[1], &is_typed);
+  napi_typedarray_type type;
+  napi_value array_buffer;
+  size_t offset;
+  if (!is_typed || napi_get_typedarray_info(env, argv[1], &type, &length, &data, &array_buffer,
+                                            &offset) != napi_ok ||
+      type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "data must be a Uint8Array");
+    return NULL;
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0) return fail_errno(env, "fcntl(F_GETFL)", errno);
+  if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+    return fail_errno(env, "fcntl(F_SETFL)", errno);
+  ssize_t written = write(fd, data, length);
+  int err = errno;
+  if (!(flags & O_NONBLOCK)) fcntl(fd, F_SETFL, flags);
+  if (written < 0 && err != EAGAIN && err != EWOULDBLOCK) return fail_errno(env, "write", err);
+  napi_value result;
+  napi_create_double(env, written < 0 ? -1 : (double)written, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor properties[] = {
       {"createMemfd", NULL, create_memfd, NULL, NULL, NULL, napi_default, NULL},
@@ -515,6 +549,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"connectUnix", NULL, connect_unix, NULL, NULL, NULL, napi_default, NULL},
       {"setDumpable", NULL, set_dumpable, NULL, NULL, NULL, napi_default, NULL},
       {"isDumpable", NULL, is_dumpable, NULL, NULL, NULL, napi_default, NULL},
+      {"writeNonBlocking", NULL, write_nonblocking, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof properties / sizeof *properties, properties);
   return exports;

@@ -37,3 +37,4 @@ export {
   regionOver,
 } from './shared-region.js';
 export { SocketWakeChannel } from './socket-wake-channel.js';
+export { writeWithoutBlocking } from './write-without-blocking.js';

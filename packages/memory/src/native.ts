@@ -58,6 +58,11 @@ export interface NativeMemory {
   setDumpable(on: boolean): void;
   /** prctl(PR_GET_DUMPABLE) === 1: /proc/<pid> belongs to the process's own user. */
   isDumpable(): boolean;
+  /**
+   * One write of `data` to `fd` with O_NONBLOCK set for it alone: the bytes written, or -1
+   * where the write would have blocked.
+   */
+  writeNonBlocking(fd: number, data: Uint8Array): number;
 }
 
 const ADDON_PATH = '../build/Release/vrdma_memory.node';
