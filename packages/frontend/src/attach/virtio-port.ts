@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { closeSync, openSync, read, writeSync } from 'node:fs';
+import { closeSync, openSync, read } from 'node:fs';
 import { VrdmaError } from '@vrdma/api-spec';
+import { writeWithoutBlocking } from '@vrdma/memory';
 
 const CHUNK = 4096;
 
@@ -33,6 +34,11 @@ export function whenVirtioPortsIdle(timeoutMs: number): Promise<boolean> {
  * on the thread pool and writes are direct (a doorbell is one byte). A read of 0 bytes is the
  * host's end closing. A read in progress cannot be cancelled, and holds a thread of the pool
  * until the host closes its end: see `whenVirtioPortsIdle`.
+ *
+ * A write never blocks: Linux blocks a writer of a port whose host end is closed until the host
+ * comes back, which for a host that let the guest go is never. A write the port cannot take now
+ * is dropped: for a doorbell that is safe (the bytes still queued wake the host; a host that
+ * closed its end wants no more), and `write` returns false.
  */
 export class VirtioPort extends EventEmitter {
   destroyed = false;
@@ -50,9 +56,9 @@ export class VirtioPort extends EventEmitter {
 
   write(chunk: Uint8Array | string): boolean {
     if (this.destroyed) return false;
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     try {
-      writeSync(this.fd, typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-      return true;
+      return writeWithoutBlocking(this.fd, bytes) === bytes.length;
     } catch (error) {
       this.destroy(error as Error);
       return false;
@@ -75,6 +81,11 @@ export class VirtioPort extends EventEmitter {
     const buffer = Buffer.alloc(CHUNK);
     pendingReads++;
     read(this.fd, buffer, 0, CHUNK, null, (error, bytes) => {
+      // A read that started while a write had the port non-blocking: read again, still pending.
+      if (!this.destroyed && (error as NodeJS.ErrnoException | null)?.code === 'EAGAIN') {
+        pendingReads--;
+        return this.pump();
+      }
       if (--pendingReads === 0) for (const waiter of [...idleWaiters]) waiter();
       if (this.destroyed) return;
       if (error) return this.destroy(error);
