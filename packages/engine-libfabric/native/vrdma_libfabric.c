@@ -4,8 +4,8 @@
 //   open(provider, options) -> { endpoint, name, waitFd }   fabric, domain, RDM endpoint, AV, CQ
 //   close(endpoint)                                         everything above, and every MR
 //   insertAddress(endpoint, name) -> fiAddr                 fi_av_insert of a peer's fi_getname
-//   removeAddress(endpoint, fiAddr)                         fi_av_remove (a peer that went away)
 //   forgetAddress(endpoint, fiAddr)                         a peer went away: its shm file goes
+//                                                           (no fi_av_remove: see node.ts)
 //   register(endpoint, bytes, access, key) -> mr            fi_mr_reg with the key we chose
 //   deregister(endpoint, mr)                                fi_close of that MR (a revoke)
 //   post(endpoint, isRead, local, fiAddr, remote, key, id) -> 0 | -FI_EAGAIN
@@ -319,18 +319,6 @@ static napi_value insert_address(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static napi_value remove_address(napi_env env, napi_callback_info info) {
-  napi_value argv[2];
-  if (!get_args(env, info, argv, 2)) return NULL;
-  endpoint_t* e = get_endpoint(env, argv[0]);
-  uint64_t addr;
-  if (!e || !get_u64(env, argv[1], &addr)) return NULL;
-  fi_addr_t fi_addr = addr;
-  int ret = fi_av_remove(e->av, &fi_addr, 1, 0);
-  if (ret) return fail_fi(env, "fi_av_remove", ret);
-  return NULL;
-}
-
 static napi_value forget_address(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!get_args(env, info, argv, 2)) return NULL;
@@ -577,7 +565,6 @@ static napi_value init(napi_env env, napi_value exports) {
       {"open", NULL, open_endpoint, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, close_endpoint, NULL, NULL, NULL, napi_default, NULL},
       {"insertAddress", NULL, insert_address, NULL, NULL, NULL, napi_default, NULL},
-      {"removeAddress", NULL, remove_address, NULL, NULL, NULL, napi_default, NULL},
       {"forgetAddress", NULL, forget_address, NULL, NULL, NULL, napi_default, NULL},
       {"register", NULL, register_memory, NULL, NULL, NULL, napi_default, NULL},
       {"deregister", NULL, deregister_memory, NULL, NULL, NULL, napi_default, NULL},

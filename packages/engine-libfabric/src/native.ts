@@ -26,7 +26,6 @@ export interface NativeLibfabric {
   open(provider: string): OpenedEndpoint;
   close(endpoint: NativeEndpoint): void;
   insertAddress(endpoint: NativeEndpoint, name: Buffer): number;
-  removeAddress(endpoint: NativeEndpoint, fiAddr: number): void;
   /** A peer went away: over shm, its region file is removed once its process is gone. */
   forgetAddress(endpoint: NativeEndpoint, fiAddr: number): void;
   /** `access`: 1 remote read, 2 remote write, 3 both; `key` is the MR key requested. */
