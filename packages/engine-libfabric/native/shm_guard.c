@@ -40,13 +40,11 @@ _Static_assert(offsetof(struct smr_head_v4, pid) == 4, "smr_region.pid moved");
 _Static_assert(offsetof(struct smr_head_v4, lock) == 24, "smr_region.lock moved");
 
 typedef struct region {
-  int used;
   int forgotten;
   char file[NAME_MAX_LEN];
   struct smr_head_v4* head;
   pid_t pid;
   int unlinked;
-  int released;
 } region_t;
 
 struct shm_guard {
@@ -108,26 +106,24 @@ static int map_region(region_t* r, const char* name) {
     r->head = NULL;
     return 0;
   }
-  r->used = 1;
   return 1;
 }
 
 static void unmap_region(region_t* r) {
   if (r->head) munmap(r->head, HEAD_MAP_SIZE);
   r->head = NULL;
-  r->used = 0;
 }
 
 static region_t* region_at(shm_guard_t* g, long long index) {
   if (index == SHM_GUARD_OWN) return &g->own;
-  if (index < 0 || (uint64_t)index >= g->peer_count || !g->peers[index].used) return NULL;
+  if (index < 0 || (uint64_t)index >= g->peer_count || !g->peers[index].head) return NULL;
   return &g->peers[index];
 }
 
 /** Whether a process that may hold a lock of this endpoint's regions is gone. */
 static int some_peer_gone(shm_guard_t* g) {
   for (uint64_t i = 0; i < g->peer_count; i++)
-    if (g->peers[i].used && g->peers[i].pid != getpid() && process_gone(g->peers[i].pid))
+    if (g->peers[i].head && g->peers[i].pid != getpid() && process_gone(g->peers[i].pid))
       return 1;
   return 0;
 }
@@ -136,7 +132,7 @@ static int some_peer_gone(shm_guard_t* g) {
 static void remove_dead_files(shm_guard_t* g) {
   for (uint64_t i = 0; i < g->peer_count; i++) {
     region_t* r = &g->peers[i];
-    if (!r->used || !r->forgotten || r->unlinked || !process_gone(r->pid)) continue;
+    if (!r->head || !r->forgotten || r->unlinked || !process_gone(r->pid)) continue;
     // The file still names the dead owner: a new endpoint under the same name would not. The
     // head stays mapped, so the peer still counts as gone if a lock it held is found stuck.
     if (r->head->pid == r->pid) shm_unlink(r->file);
@@ -152,7 +148,6 @@ static void release_if_stuck(shm_guard_t* g) {
   // Still inside the same call: the lock it spins on is held by a process that is gone.
   if (atomic_load(&g->busy_since_ms) != since) return;
   pthread_spin_unlock(&r->head->lock);
-  r->released++;
   fprintf(stderr,
           "engine-libfabric: released the shm lock of region %s (owner pid %d), held by a peer "
           "that died holding it; libfabric 1.17's shm provider cannot recover it by itself\n",
