@@ -1,11 +1,6 @@
 import { createHash } from 'node:crypto';
-import { type Handle, isVrdmaError } from '@vrdma/api-spec';
-import {
-  type Completion,
-  type GlobalAddress,
-  offsetAddress,
-  type UnimemSession,
-} from '@vrdma/unimem-api';
+import { isVrdmaError } from '@vrdma/api-spec';
+import { type GlobalAddress, offsetAddress } from '@vrdma/unimem-api';
 import { expectSameBytes, testPattern } from '@vrdma/unimem-api/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LibfabricTcpNode, startLibfabricNode } from './index.js';
@@ -14,21 +9,10 @@ import {
   type PeerProcess,
   startPeerProcess,
 } from './test-fixtures/peer-process.js';
+import { reap } from './test-fixtures/reap.js';
 
 const MiB = 1 << 20;
 const BIG = 64 * MiB;
-
-/** Reaps until `count` completions came, waiting as long as a busy machine needs. */
-async function reap(
-  session: UnimemSession,
-  channel: Handle<'Channel'>,
-  count: number,
-): Promise<Completion[]> {
-  const got: Completion[] = [];
-  for (let round = 0; got.length < count && round < 600; round++)
-    got.push(...(await session.wait({ channel, timeoutMs: 100 })).completions);
-  return got;
-}
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 

@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Handle } from '@vrdma/api-spec';
 import { mapWindows } from '@vrdma/memory';
-import type { Completion, GlobalAddress, UnimemSession } from '@vrdma/unimem-api';
+import type { GlobalAddress } from '@vrdma/unimem-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LibfabricTcpNode, startLibfabricNode } from './index.js';
 import {
@@ -11,6 +10,7 @@ import {
   type PeerProcess,
   startPeerProcess,
 } from './test-fixtures/peer-process.js';
+import { reap } from './test-fixtures/reap.js';
 
 const SHM = '/dev/shm';
 // The head of a region of libfabric 1.17's shm provider: version 4, the owner's pid at byte 4,
@@ -20,13 +20,6 @@ const SMR_VERSION = 4;
 const PID_AT = 4;
 const LOCK_AT = 24;
 const HELD = process.arch === 'x64' ? 0 : 1;
-
-async function reap(session: UnimemSession, channel: Handle<'Channel'>, count: number) {
-  const got: Completion[] = [];
-  for (let round = 0; got.length < count && round < 600; round++)
-    got.push(...(await session.wait({ channel, timeoutMs: 100 })).completions);
-  return got;
-}
 
 async function until(condition: () => boolean): Promise<boolean> {
   for (let round = 0; round < 600 && !condition(); round++)
