@@ -47,7 +47,7 @@ describe('what a data-plane post charges the fair scheduler', () => {
   it('nothing for a buffer length the guest does not own: isolation refuses it before fairness sees it', async () => {
     start();
     const g = await poster('greedy', 4096);
-    const charged = vi.spyOn(FairScheduler.prototype, 'run');
+    const charged = vi.spyOn(FairScheduler.prototype, 'runNow');
 
     expect(await codeOf(g.write(0xffff_ffff))).toBe('OUT_OF_RANGE');
     // The host itself refused it (not the guest's library), and the scheduler never saw it.

@@ -147,7 +147,9 @@ export class FairScheduler {
 
   /**
    * Runs `task` when its guest's turn comes; `cost` is in bytes. Refused at once with
-   * QUOTA_EXCEEDED when the guest already has `maxQueued` tasks waiting.
+   * QUOTA_EXCEEDED when the guest already has `maxQueued` tasks waiting. The task starts on a
+   * later microtask at the earliest, so that all guests' tasks submitted in one tick join the
+   * first round.
    */
   run<T>(
     id: number,
@@ -156,28 +158,49 @@ export class FairScheduler {
     options: { held?: boolean } = {},
   ): Promise<T> {
     const flow = this.flows.get(id);
-    if (!flow)
-      return Promise.reject(new VrdmaError('DISCONNECTED', `guest ${id} is not scheduled`));
+    const refusal = this.refusal(id, flow, cost);
+    if (refusal) return Promise.reject(refusal);
+    return this.enqueue(flow!, { cost, held: options.held ?? false, run: task });
+  }
+
+  /**
+   * As `run`, for a caller that hands over each guest's tasks in an event-loop turn of their
+   * own (a host's polled transports: one guest's ring per step): when nothing waits anywhere
+   * and the engine has room, the pump's next move would be to start this task alone, so it
+   * starts now and its own outcome is given back (a value, a throw, or its promise). A task
+   * the engine takes at once then costs no promise. A refusal is thrown.
+   */
+  runNow<T>(
+    id: number,
+    cost: number,
+    task: () => T | Promise<T>,
+    options: { held?: boolean } = {},
+  ): T | Promise<T> {
+    const flow = this.flows.get(id);
+    const refusal = this.refusal(id, flow, cost);
+    if (refusal) throw refusal;
+    const queued = { cost, held: options.held ?? false, run: task };
+    if (this.mayStartNow(flow!, cost)) return this.startNow(flow!, queued);
+    return this.enqueue(flow!, queued);
+  }
+
+  /** Why a task cannot even wait for its turn, if it cannot. */
+  private refusal(id: number, flow: Flow | undefined, cost: number): VrdmaError | undefined {
+    if (!flow) return new VrdmaError('DISCONNECTED', `guest ${id} is not scheduled`);
     if (!(cost >= 0) || !Number.isFinite(cost))
-      return Promise.reject(
-        new VrdmaError('INTERNAL', `a task must cost a finite number of bytes, not ${cost}`),
-      );
+      return new VrdmaError('INTERNAL', `a task must cost a finite number of bytes, not ${cost}`);
     if (flow.queue.length >= this.options.maxQueued)
-      return Promise.reject(
-        new Refusal(
-          'quota',
-          'QUOTA_EXCEEDED',
-          `${this.options.maxQueued} posts are already waiting for the engine`,
-        ),
+      return new Refusal(
+        'quota',
+        'QUOTA_EXCEEDED',
+        `${this.options.maxQueued} posts are already waiting for the engine`,
       );
+    return undefined;
+  }
+
+  private enqueue<T>(flow: Flow, task: Omit<Task, 'resolve' | 'reject'>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      flow.queue.push({
-        cost,
-        held: options.held ?? false,
-        run: task,
-        resolve: resolve as (v: unknown) => void,
-        reject,
-      });
+      flow.queue.push({ ...task, resolve: resolve as (v: unknown) => void, reject });
       if (!flow.scheduled) this.backlogged(flow);
       if (!this.running) {
         // Start on the next microtask, so everything submitted in this tick joins the first round.
@@ -194,6 +217,66 @@ export class FairScheduler {
   finished(id: number, cost: number): void {
     const flow = this.flows.get(id);
     if (flow) this.release(flow, Math.min(cost, flow.held));
+  }
+
+  /**
+   * No guest is backlogged, no task is under way and the engine's window has room: whatever
+   * the pump would do next is to start this task, alone. Within `tasksPerTurn` in a row: past
+   * it the task queues, and the pump lets the event loop turn first.
+   */
+  private mayStartNow(flow: Flow, cost: number): boolean {
+    return (
+      !this.running &&
+      this.active.length === 0 &&
+      flow.queue.length === 0 &&
+      !this.engineFull(cost) &&
+      this.sinceTurn < this.options.tasksPerTurn
+    );
+  }
+
+  /**
+   * Starts a task now, as `serveAlone` starts one. A task that goes on after it returns (a
+   * promise) holds the scheduler meanwhile: tasks start one at a time, and what comes in the
+   * meantime queues for the pump, which starts once it settles.
+   */
+  private startNow<T>(flow: Flow, task: Omit<Task, 'resolve' | 'reject'>): T | Promise<T> {
+    this.repayAlone(flow);
+    flow.deficit -= task.cost;
+    this.sinceTurn++;
+    this.bytesSinceTurn += task.cost;
+    let result: unknown;
+    try {
+      result = task.run();
+    } catch (error) {
+      flow.deficit += task.cost;
+      throw error;
+    }
+    if (typeof (result as PromiseLike<unknown> | null | undefined)?.then !== 'function') {
+      this.account(flow, task, false);
+      return result as T;
+    }
+    this.running = true;
+    return Promise.resolve(result as T | Promise<T>).then(
+      (value) => {
+        this.account(flow, task, false);
+        this.resume();
+        return value;
+      },
+      (error: unknown) => {
+        flow.deficit += task.cost;
+        this.resume();
+        throw error;
+      },
+    );
+  }
+
+  /** A task started by `startNow` settled: the pump serves what queued meanwhile. */
+  private resume(): void {
+    if (this.active.length === 0) {
+      this.running = false;
+      return;
+    }
+    queueMicrotask(() => void this.pump());
   }
 
   /** Bytes of held tasks in the engine now, all guests together. */
@@ -328,14 +411,18 @@ export class FairScheduler {
    * backlogged cost nothing, so the rounds it would need to get out of debt pass at once.
    */
   private serveAlone(flow: Flow): undefined | Promise<void> {
-    if (flow.deficit <= 0) {
-      const skipped = Math.floor(-flow.deficit / flow.credit) + 1;
-      this.rounds += skipped;
-      flow.deficit += skipped * flow.credit;
-    }
+    this.repayAlone(flow);
     const started = this.start(flow, false);
     if (!started) return this.servedAlone(flow);
     return started.then(() => this.servedAlone(flow));
+  }
+
+  /** A guest alone in debt: the rounds it would wait through pass at once (counted, not taken). */
+  private repayAlone(flow: Flow): void {
+    if (flow.deficit > 0) return;
+    const skipped = Math.floor(-flow.deficit / flow.credit) + 1;
+    this.rounds += skipped;
+    flow.deficit += skipped * flow.credit;
   }
 
   private servedAlone(flow: Flow): undefined {
@@ -369,13 +456,18 @@ export class FairScheduler {
   }
 
   private started(flow: Flow, task: Task, contended: boolean, result: unknown): undefined {
+    this.account(flow, task, contended);
+    task.resolve(result);
+  }
+
+  /** The engine took a task: its bytes count for its guest, and in the window while held. */
+  private account(flow: Flow, task: Pick<Task, 'cost' | 'held'>, contended: boolean): void {
     flow.stats.bytes += task.cost;
     if (contended) flow.stats.contendedBytes += task.cost;
     if (task.held && !flow.removed) {
       flow.held += task.cost;
       this.inEngine += task.cost;
     }
-    task.resolve(result);
   }
 
   /** The engine refused it: it used nothing, so it costs nothing. */

@@ -14,6 +14,7 @@ export function fairness(scheduler: FairScheduler): SyncInterceptor {
     const cost = call.fn.cost(call.args);
     if (cost <= 0) return next(call);
     // A posted call's bytes stay in the engine's window until the host reaps its completion.
-    return scheduler.run(call.guest.id, cost, () => next(call), { held: call.posted === true });
+    // The host's transports hand over one guest's calls per event-loop turn: runNow.
+    return scheduler.runNow(call.guest.id, cost, () => next(call), { held: call.posted === true });
   };
 }
