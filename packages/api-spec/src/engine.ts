@@ -16,6 +16,13 @@ export interface EngineSessionOptions {
 export type EngineSession<S extends ApiSpec = ApiSpec> = ApiOf<S> & {
   /** Releases everything the session holds, whatever state it is in; idempotent. */
   dispose(): Promise<void>;
+  /**
+   * Optional: takes a posted call (a function the spec marks `posted`) as that function would,
+   * but gives back its result itself, or throws, instead of a promise: a host serves each post
+   * through it, since a promise per post and per layer above it is most of what a post costs.
+   * An engine that can take a post only later leaves this out (or returns a promise).
+   */
+  postNow?(fn: string, args: unknown): unknown;
 };
 
 /** A device that implements an API: what a host serves to its guests, or an application uses natively. */

@@ -355,10 +355,15 @@ export class ServedGuest {
   }
 }
 
-/** The engine's own outcome: its value or throw when it had one at once, else its promise. */
+/**
+ * The engine's own outcome: its value or throw when it had one at once, else its promise. A
+ * post goes to the engine's `postNow` where it has one, so that it costs no promise at all.
+ */
 function engineCall(session: EngineSession): SyncHandler {
   const calls = session as unknown as Record<string, (args: unknown) => unknown>;
-  return (call) => calls[call.fn.name]!(call.args);
+  const postNow = session.postNow?.bind(session);
+  return (call) =>
+    call.posted && postNow ? postNow(call.fn.name, call.args) : calls[call.fn.name]!(call.args);
 }
 
 /** The dispatcher's implementation: every function goes through `handler`. */

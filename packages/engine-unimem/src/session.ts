@@ -157,6 +157,13 @@ export class UnimemSessionImpl implements UnimemSession {
 
   read = async (args: UnimemArgs<'read'>): Promise<UnimemResult<'read'>> => this.post('read', args);
 
+  /** A posted write or read taken at once (see EngineSession.postNow): the host's hot path. */
+  postNow(fn: string, args: unknown): UnimemResult<'write'> {
+    if (fn !== 'write' && fn !== 'read')
+      throw new VrdmaError('INTERNAL', `${fn} is not a posted call of Unimem`);
+    return this.post(fn, args);
+  }
+
   poll = async (args: UnimemArgs<'poll'>): Promise<UnimemResult<'poll'>> => {
     const { channel, max } = checkReapArgs('poll', args);
     this.requireOpen();
