@@ -31,9 +31,13 @@ function fakeQueueLink() {
   const waiters = new Set<() => void>();
   let sink: (frame: Uint8Array) => void = () => {};
   const counts = { reaps: 0, awaits: 0 };
+  /** How the ring takes a post: at once (as it does with room), or after a wait, or not at all. */
+  const ring: { takes: 'at once' | 'later' | Error } = { takes: 'at once' };
   const link: QueueLink = {
-    post: async (frame) => {
+    post: (frame) => {
+      if (ring.takes instanceof Error) return Promise.reject(ring.takes);
       posted.push(frame);
+      return ring.takes === 'later' ? new Promise((resolve) => setImmediate(resolve)) : undefined;
     },
     onCompletions: (s) => {
       sink = s;
@@ -70,7 +74,7 @@ function fakeQueueLink() {
     );
     for (const wake of [...waiters]) wake();
   };
-  return { link, posted, complete, counts };
+  return { link, posted, complete, counts, ring };
 }
 
 /** The host's control side: channels are numbered from 1; every call through it is counted. */
@@ -193,6 +197,30 @@ describe('posted calls on the guest', () => {
     expect(g.posted).toHaveLength(3);
     expect(await codeOf(g.api.put({ channel, value: 4 }))).toBe('FULL');
     expect(g.posted).toHaveLength(3);
+  });
+});
+
+describe('a posted call and the ring', () => {
+  it('resolves with its token whether the ring took it at once or after a wait for room', async () => {
+    const g = guest();
+    const { channel } = await g.api.open({ depth: 8 });
+    const atOnce = g.api.put({ channel, value: 1 });
+    expect(atOnce).toBeInstanceOf(Promise);
+    expect(await atOnce).toEqual({ id: 0 });
+    g.ring.takes = 'later';
+    expect(await g.api.put({ channel, value: 2 })).toEqual({ id: 1 });
+    expect(g.posted).toHaveLength(2);
+  });
+
+  it('fails with what the ring failed with, and leaves no capacity taken', async () => {
+    const g = guest();
+    const { channel } = await g.api.open({ depth: 1 });
+    g.ring.takes = new VrdmaError('DISCONNECTED', 'the host is gone');
+    expect(await codeOf(g.api.put({ channel, value: 1 }))).toBe('DISCONNECTED');
+    g.ring.takes = 'at once';
+    // The one slot of the queue is free again: the failed post holds nothing.
+    expect(await codeOf(g.api.put({ channel, value: 2 }))).toBeUndefined();
+    expect(await codeOf(g.api.put({ channel, value: 3 }))).toBe('FULL');
   });
 });
 

@@ -82,11 +82,15 @@ export class GuestQueues {
     return fn.posted !== undefined || fn.reaps !== undefined;
   }
 
-  async call(fn: CompiledFunction, raw: unknown, options?: CallOptions): Promise<unknown> {
-    // A posted call's fixed layout checks exactly what its schema does (see fixed-layout.ts) as
-    // it encodes: no second validation in the hot path.
-    if (fn.posted) return this.post(fn, (raw ?? {}) as Record<string, unknown>, options);
-    return this.reap(fn, validate(fn, raw), options);
+  call(fn: CompiledFunction, raw: unknown, options?: CallOptions): Promise<unknown> {
+    try {
+      // A posted call's fixed layout checks exactly what its schema does (see fixed-layout.ts)
+      // as it encodes: no second validation in the hot path.
+      if (fn.posted) return this.post(fn, (raw ?? {}) as Record<string, unknown>, options);
+      return this.reap(fn, validate(fn, raw), options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Opens the queues a successful call created and drops those it released. */
@@ -115,7 +119,8 @@ export class GuestQueues {
     });
   }
 
-  private async post(
+  /** One promise per post, the one the caller gets: the ring takes the frame at once. */
+  private post(
     fn: CompiledFunction,
     args: Record<string, unknown>,
     options?: CallOptions,
@@ -133,13 +138,22 @@ export class GuestQueues {
     queue.nextToken = (token + 1) >>> 0;
     setCallId(frame, token);
     queue.outstanding++;
+    const posted = { [queue.queue.token]: token };
+    let sent: Promise<void> | undefined;
     try {
-      await this.link.post(frame, { fn, callId: token, signal: options?.signal });
+      sent = this.link.post(frame, { fn, callId: token, signal: options?.signal });
     } catch (error) {
       queue.outstanding--;
       throw error;
     }
-    return { [queue.queue.token]: token };
+    if (!sent) return Promise.resolve(posted);
+    return sent.then(
+      () => posted,
+      (error: unknown) => {
+        queue.outstanding--;
+        throw error;
+      },
+    );
   }
 
   private async reap(

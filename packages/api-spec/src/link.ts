@@ -13,10 +13,11 @@ export interface CallInfo {
  */
 export interface QueueLink {
   /**
-   * Puts a posted request (FrameKind.Post) in the submission ring; resolves once it is there.
-   * A full ring is back-pressure: the promise waits for room.
+   * Puts a posted request (FrameKind.Post) in the submission ring. Returns nothing when it is
+   * there already (the common case: no promise to pay for), else a promise that resolves once
+   * it is: a full ring is back-pressure, and the promise waits for room.
    */
-  post(request: Uint8Array, info: CallInfo): Promise<void>;
+  post(request: Uint8Array, info: CallInfo): Promise<void> | undefined;
   /** Where completion frames (FrameKind.Completion) go, as the link reads them. */
   onCompletions(sink: (frame: Uint8Array) => void): void;
   /** Reads what the host has written so far and delivers it to the sink; never crosses. */

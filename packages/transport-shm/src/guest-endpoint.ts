@@ -158,7 +158,7 @@ export class GuestEndpoint implements ClientTransport {
     awaitCompletions: (timeoutMs, signal) => this.awaitCompletions(timeoutMs, signal),
   };
 
-  private post(request: Uint8Array): Promise<void> {
+  private post(request: Uint8Array): Promise<void> | undefined {
     const failure = this.disconnect.fired;
     if (failure) return Promise.reject(failure);
     if (request.length > this.producer.maxFrame)
@@ -173,7 +173,7 @@ export class GuestEndpoint implements ClientTransport {
         if (this.producer.tryPush(request)) {
           this.sent++;
           this.doorbell.ringIfSleeping();
-          return Promise.resolve();
+          return undefined;
         }
       } catch (error) {
         this.fail(VrdmaError.from(error, 'TRANSPORT'));

@@ -254,9 +254,9 @@ describe('awaitCompletions', () => {
     expect(isVrdmaError(error) && error.code).toBe('DISCONNECTED');
     const later = await client.queues.awaitCompletions(600_000).catch((e: unknown) => e);
     expect(isVrdmaError(later) && later.code).toBe('DISCONNECTED');
-    const post = await client.queues
-      .post(testFrame(FrameKind.Post, 1, [1]), info(1))
-      .catch((e: unknown) => e);
+    const post = await Promise.resolve(
+      client.queues.post(testFrame(FrameKind.Post, 1, [1]), info(1)),
+    ).catch((e: unknown) => e);
     expect(isVrdmaError(post) && post.code).toBe('DISCONNECTED');
   });
 });
