@@ -6,6 +6,7 @@ import {
   type RemoteEnd,
   type VerbsSession,
 } from '@vrdma/verbs-api';
+import { meanCallCosts } from '../workloads/call-costs.js';
 
 /** What a peer hands out of band to whoever writes into its region. */
 export interface VerbsPeer extends RemoteEnd {
@@ -91,22 +92,15 @@ export async function rdmaWriteBandwidth(
   return { gbps: (ops * size) / seconds / 1e9, ops };
 }
 
-/** Mean µs of each control call over `rounds` create/destroy cycles of one queue pair's objects. */
-export async function verbsControlCosts(
+/**
+ * Mean µs of each control call over `rounds` create/destroy cycles of one queue pair's objects,
+ * after a warm-up (see meanCallCosts).
+ */
+export function verbsControlCosts(
   session: VerbsSession,
   rounds: number,
 ): Promise<Record<VerbsControlCall, number>> {
-  const total = Object.fromEntries(VERBS_CONTROL_CALLS.map((c) => [c, 0])) as Record<
-    VerbsControlCall,
-    number
-  >;
-  const time = async <T>(fn: VerbsControlCall, call: () => Promise<T>): Promise<T> => {
-    const started = process.hrtime.bigint();
-    const result = await call();
-    total[fn] += Number(process.hrtime.bigint() - started) / 1e3;
-    return result;
-  };
-  for (let i = 0; i < rounds; i++) {
+  return meanCallCosts(VERBS_CONTROL_CALLS, rounds, async (time) => {
     const { pd } = await time('allocPd', () => session.allocPd());
     const mr = await time('regMr', () =>
       session.regMr({ pd, length: 4096, access: { localWrite: true, remoteWrite: true } }),
@@ -119,7 +113,5 @@ export async function verbsControlCosts(
     await session.destroyCq({ cq });
     await time('deregMr', () => session.deregMr({ mr: mr.mr }));
     await session.deallocPd({ pd });
-  }
-  for (const fn of VERBS_CONTROL_CALLS) total[fn] /= rounds;
-  return total;
+  });
 }

@@ -1,5 +1,6 @@
 import type { Handle } from '@vrdma/api-spec';
 import type { GlobalAddress, UnimemSession } from '@vrdma/unimem-api';
+import { meanCallCosts } from './call-costs.js';
 
 /** A remote buffer exported to the workload: where its writes land. */
 export interface Target {
@@ -208,26 +209,16 @@ class Acknowledgements {
 export const CONTROL_CALLS = ['open', 'alloc', 'free', 'exportBuffer', 'openChannel'] as const;
 export type ControlCall = (typeof CONTROL_CALLS)[number];
 
-/** Mean microseconds per control call, each timed alone, over `rounds` rounds. */
+/**
+ * Mean microseconds per control call, each timed alone, over `rounds` rounds after a warm-up
+ * (see meanCallCosts).
+ */
 export async function controlCallCosts(
   device: UnimemSession,
   rounds: number,
 ): Promise<Record<ControlCall, number>> {
-  const total: Record<ControlCall, number> = {
-    open: 0,
-    alloc: 0,
-    free: 0,
-    exportBuffer: 0,
-    openChannel: 0,
-  };
-  const time = async <T>(fn: ControlCall, call: () => Promise<T>): Promise<T> => {
-    const started = process.hrtime.bigint();
-    const result = await call();
-    total[fn] += Number(process.hrtime.bigint() - started) / 1e3;
-    return result;
-  };
   await device.close();
-  for (let i = 0; i < rounds; i++) {
+  const costs = await meanCallCosts(CONTROL_CALLS, rounds, async (time) => {
     await time('open', () => device.open());
     const buffer = await time('alloc', () => device.alloc({ size: 4096 }));
     await time('exportBuffer', () =>
@@ -237,8 +228,7 @@ export async function controlCallCosts(
     await device.closeChannel({ channel });
     await time('free', () => device.free({ buffer: buffer.buffer }));
     await device.close();
-  }
+  });
   await device.open();
-  for (const fn of CONTROL_CALLS) total[fn] /= rounds;
-  return total;
+  return costs;
 }
