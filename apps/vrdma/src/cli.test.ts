@@ -63,6 +63,9 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
               nativeUs: z.number().positive(),
               remotedUs: z.number().positive(),
               vsComlink: z.number().positive(),
+              nativeMedianUs: z.number().positive(),
+              remotedMedianUs: z.number().positive(),
+              medianVsComlink: z.number().positive(),
             }),
           )
           .length(5),
@@ -70,6 +73,8 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
         baselines: z.object({
           comlinkUs: z.number().positive(),
           postMessageUs: z.number().positive(),
+          comlinkMedianUs: z.number().positive(),
+          postMessageMedianUs: z.number().positive(),
         }),
         smallWrites: z.object({
           size: z.literal(64),
@@ -91,8 +96,13 @@ describe('vrdma', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       })
       .parse(JSON.parse(run.stdout));
     for (const p of result.bandwidth) expect(p.ratio).toBeCloseTo(p.remotedGBps / p.nativeGBps, 6);
-    for (const c of result.control)
+    for (const c of result.control) {
       expect(c.vsComlink).toBeCloseTo(c.remotedUs / result.baselines.comlinkUs, 6);
+      expect(c.medianVsComlink).toBeCloseTo(
+        c.remotedMedianUs / result.baselines.comlinkMedianUs,
+        6,
+      );
+    }
     const writes = result.smallWrites;
     expect(writes.ratio).toBeCloseTo(writes.remotedOpsPerSec / writes.nativeOpsPerSec, 6);
     expect(result.bandwidth.map((p) => p.size)).toEqual([64, 4096, 65536, 1 << 20]);

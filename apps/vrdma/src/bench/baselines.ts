@@ -3,11 +3,16 @@ import { MessageChannel, Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { entryPoint } from '../compose/entry-point.js';
+import { mean, median } from '../workloads/call-costs.js';
 
-/** Mean microseconds of one round trip between two threads, the way threads usually talk. */
+/** Microseconds of one round trip between two threads, the way threads usually talk. */
 export interface Baselines {
+  /** Means. */
   comlinkUs: number;
   postMessageUs: number;
+  /** Medians (the typical round trip). */
+  comlinkMedianUs: number;
+  postMessageMedianUs: number;
 }
 
 /** About what a control call carries each way: a function name and a few small fields. */
@@ -41,9 +46,13 @@ export async function measureBaselines(rounds: number): Promise<Baselines> {
         post.port1.postMessage(MESSAGE);
       });
     const remote = Comlink.wrap<{ echo(message: unknown): unknown }>(nodeEndpoint(comlink.port1));
+    const viaPost = await roundTripUs(viaPostMessage, rounds);
+    const viaComlink = await roundTripUs(() => remote.echo(MESSAGE), rounds);
     return {
-      postMessageUs: await meanRoundTripUs(viaPostMessage, rounds),
-      comlinkUs: await meanRoundTripUs(() => remote.echo(MESSAGE), rounds),
+      postMessageUs: viaPost.mean,
+      comlinkUs: viaComlink.mean,
+      postMessageMedianUs: viaPost.median,
+      comlinkMedianUs: viaComlink.median,
     };
   } finally {
     post.port1.close();
@@ -52,10 +61,17 @@ export async function measureBaselines(rounds: number): Promise<Baselines> {
   }
 }
 
-/** Mean microseconds of `call` over `rounds`, after as many (at most 1000) to warm up the JIT. */
-async function meanRoundTripUs(call: () => Promise<unknown>, rounds: number): Promise<number> {
+/** Mean and median µs of `call` over `rounds`, after as many (at most 1000) to warm up the JIT. */
+async function roundTripUs(
+  call: () => Promise<unknown>,
+  rounds: number,
+): Promise<{ mean: number; median: number }> {
   for (let i = 0; i < Math.min(rounds, 1000); i++) await call();
-  const started = process.hrtime.bigint();
-  for (let i = 0; i < rounds; i++) await call();
-  return Number(process.hrtime.bigint() - started) / 1e3 / rounds;
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const started = process.hrtime.bigint();
+    await call();
+    samples.push(Number(process.hrtime.bigint() - started) / 1e3);
+  }
+  return { mean: mean(samples), median: median(samples) };
 }

@@ -144,7 +144,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const nativeControl = await controlCallCosts(native, rounds);
     step('remoted control calls');
     const beforeControl = await countersOf(first);
-    const remotedControl = expect(await first.run({ kind: 'control', rounds }), 'control').micros;
+    const remotedControl = expect(await first.run({ kind: 'control', rounds }), 'control');
     const afterControl = await countersOf(first);
     const controlCalls = afterControl.control.messages - beforeControl.control.messages;
     const perControlCall =
@@ -155,10 +155,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     const baselines = await measureBaselines(baselineRounds);
     const control = CONTROL_CALLS.map((fn) => ({
       fn,
-      nativeUs: nativeControl[fn],
-      remotedUs: remotedControl[fn],
-      ratio: remotedControl[fn] / nativeControl[fn],
-      vsComlink: remotedControl[fn] / baselines.comlinkUs,
+      nativeUs: nativeControl.mean[fn],
+      remotedUs: remotedControl.micros[fn],
+      ratio: remotedControl.micros[fn] / nativeControl.mean[fn],
+      vsComlink: remotedControl.micros[fn] / baselines.comlinkUs,
+      nativeMedianUs: nativeControl.median[fn],
+      remotedMedianUs: remotedControl.medianMicros[fn],
+      medianVsComlink: remotedControl.medianMicros[fn] / baselines.comlinkMedianUs,
     }));
 
     const streamTargets = await Promise.all(guests.map(() => exportTarget(deployment, 1 << 20)));

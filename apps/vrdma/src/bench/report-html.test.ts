@@ -133,8 +133,11 @@ const sample: BenchResult = {
     remotedUs: 80,
     ratio: 40,
     vsComlink: 1.6,
+    nativeMedianUs: 2,
+    remotedMedianUs: 20,
+    medianVsComlink: 0.5,
   })),
-  baselines: { comlinkUs: 50, postMessageUs: 30 },
+  baselines: { comlinkUs: 50, postMessageUs: 30, comlinkMedianUs: 40, postMessageMedianUs: 25 },
   smallWrites: {
     size: 64,
     inFlight: 32,
@@ -180,10 +183,10 @@ describe('the HTML report in headless Chromium', { timeout: CLI_TEST_TIMEOUT_MS 
     expect(tables['small-writes']).toEqual([['64 B', '32', '1,234,567', '123,456', '0.100']]);
     expect(tables['control-table']).toHaveLength(5);
     for (const row of tables['control-table']!)
-      expect(row.slice(1)).toEqual(['2.0', '80.0', '40.0', '1.60']);
+      expect(row.slice(1)).toEqual(['2.0', '80.0', '40.0', '1.60', '20.0', '0.50']);
     expect(tables.baselines).toEqual([
-      ['Comlink', '50.0'],
-      ['postMessage', '30.0'],
+      ['Comlink', '50.0', '40.0'],
+      ['postMessage', '30.0', '25.0'],
     ]);
   });
 
@@ -202,8 +205,14 @@ describe('the HTML report in headless Chromium', { timeout: CLI_TEST_TIMEOUT_MS 
     expect(writes!.slice(0, 2)).toEqual(['64 B', '32']);
     for (const cell of writes!.slice(2)) expect(figure(cell)).toBeGreaterThan(0);
     expect(tables['control-table']).toHaveLength(5);
-    for (const row of tables['control-table']!) expect(figure(row[4])).toBeGreaterThan(0);
+    for (const row of tables['control-table']!) {
+      expect(figure(row[4])).toBeGreaterThan(0);
+      expect(figure(row[6])).toBeGreaterThan(0);
+    }
     expect(tables.baselines!.map((row) => row[0])).toEqual(['Comlink', 'postMessage']);
-    for (const row of tables.baselines!) expect(figure(row[1])).toBeGreaterThan(0);
+    for (const row of tables.baselines!) {
+      expect(figure(row[1])).toBeGreaterThan(0);
+      expect(figure(row[2])).toBeGreaterThan(0);
+    }
   });
 });

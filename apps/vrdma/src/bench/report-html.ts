@@ -146,24 +146,35 @@ ${table(
 <h2>Time per control call</h2>
 ${controlChart(result)}
 ${table(
-  ['call', 'native µs', 'remoted µs', 'ratio', 'remoted / Comlink'],
+  [
+    'call',
+    'native µs',
+    'remoted µs',
+    'ratio',
+    'remoted / Comlink',
+    'remoted median µs',
+    'median / Comlink median',
+  ],
   result.control.map((c) => [
     c.fn,
     c.nativeUs.toFixed(1),
     c.remotedUs.toFixed(1),
     c.ratio.toFixed(1),
     c.vsComlink.toFixed(2),
+    c.remotedMedianUs.toFixed(1),
+    c.medianVsComlink.toFixed(2),
   ]),
   'control-table',
 )}
 ${table(
-  ['round trip between two threads', 'µs'],
+  ['round trip between two threads', 'mean µs', 'median µs'],
   [
-    ['Comlink', b.comlinkUs.toFixed(1)],
-    ['postMessage', b.postMessageUs.toFixed(1)],
+    ['Comlink', b.comlinkUs.toFixed(1), b.comlinkMedianUs.toFixed(1)],
+    ['postMessage', b.postMessageUs.toFixed(1), b.postMessageMedianUs.toFixed(1)],
   ],
   'baselines',
 )}
+<p>Means, and medians (the typical call): a mean carries the calls whose thread the OS preempted.</p>
 <h2>Kicks</h2>
 ${table(['per data-plane op', 'per control call'], [[result.kicks.perDataOp.toFixed(3), result.kicks.perControlCall.toFixed(3)]])}
 <h2>Many guests</h2>

@@ -2,16 +2,28 @@
 export interface BenchResult {
   machine: { cpus: number; node: string; engine: string; transports: string; guests: string };
   bandwidth: Array<{ size: number; nativeGBps: number; remotedGBps: number; ratio: number }>;
-  /** `ratio` is remoted / native; `vsComlink` is remoted / one Comlink round trip. */
+  /**
+   * Means, and medians (the typical call; the mean carries the tail of calls the OS preempted).
+   * `ratio` is remoted / native; `vsComlink` is remoted / one Comlink round trip, means;
+   * `medianVsComlink` the same of medians.
+   */
   control: Array<{
     fn: string;
     nativeUs: number;
     remotedUs: number;
     ratio: number;
     vsComlink: number;
+    nativeMedianUs: number;
+    remotedMedianUs: number;
+    medianVsComlink: number;
   }>;
-  /** Mean µs of one round trip between two threads: what a control call is compared with. */
-  baselines: { comlinkUs: number; postMessageUs: number };
+  /** µs of one round trip between two threads, mean and median: what a control call is compared with. */
+  baselines: {
+    comlinkUs: number;
+    postMessageUs: number;
+    comlinkMedianUs: number;
+    postMessageMedianUs: number;
+  };
   /** Writes of `size` bytes per second, `inFlight` at a time; `ratio` is remoted / native. */
   smallWrites: {
     size: number;

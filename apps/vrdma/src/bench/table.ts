@@ -23,17 +23,18 @@ export function formatTable(result: BenchResult): string {
   );
   lines.push('');
   lines.push(
-    `${'control call'.padEnd(12)}   ${'native µs'.padStart(9)}   ${'remoted µs'.padStart(10)}   ${'remoted/native'.padStart(14)}   ${'remoted/Comlink'.padStart(15)}`,
+    `${'control call'.padEnd(12)}   ${'native µs'.padStart(9)}   ${'remoted µs'.padStart(10)}   ${'remoted/native'.padStart(14)}   ${'remoted/Comlink'.padStart(15)}   ${'median µs'.padStart(9)}   ${'median/Comlink'.padStart(14)}`,
   );
   for (const c of result.control) {
     lines.push(
-      `${c.fn.padStart(12)}   ${c.nativeUs.toFixed(1).padStart(9)}   ${c.remotedUs.toFixed(1).padStart(10)}   ${c.ratio.toFixed(1).padStart(14)}   ${c.vsComlink.toFixed(2).padStart(15)}`,
+      `${c.fn.padStart(12)}   ${c.nativeUs.toFixed(1).padStart(9)}   ${c.remotedUs.toFixed(1).padStart(10)}   ${c.ratio.toFixed(1).padStart(14)}   ${c.vsComlink.toFixed(2).padStart(15)}   ${c.remotedMedianUs.toFixed(1).padStart(9)}   ${c.medianVsComlink.toFixed(2).padStart(14)}`,
     );
   }
   const b = result.baselines;
   lines.push(
-    `round trip between two threads: Comlink ${b.comlinkUs.toFixed(1)} µs, postMessage ${b.postMessageUs.toFixed(1)} µs`,
+    `round trip between two threads: Comlink ${b.comlinkUs.toFixed(1)} µs (median ${b.comlinkMedianUs.toFixed(1)}), postMessage ${b.postMessageUs.toFixed(1)} µs (median ${b.postMessageMedianUs.toFixed(1)})`,
   );
+  lines.push('(means, then medians: a mean carries the calls whose thread the OS preempted)');
   lines.push('');
   lines.push(
     `kicks per data-plane op: ${result.kicks.perDataOp.toFixed(3)}   kicks per control call: ${result.kicks.perControlCall.toFixed(3)}`,

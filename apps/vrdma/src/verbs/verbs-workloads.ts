@@ -96,11 +96,11 @@ export async function rdmaWriteBandwidth(
  * Mean µs of each control call over `rounds` create/destroy cycles of one queue pair's objects,
  * after a warm-up (see meanCallCosts).
  */
-export function verbsControlCosts(
+export async function verbsControlCosts(
   session: VerbsSession,
   rounds: number,
 ): Promise<Record<VerbsControlCall, number>> {
-  return meanCallCosts(VERBS_CONTROL_CALLS, rounds, async (time) => {
+  const costs = await meanCallCosts(VERBS_CONTROL_CALLS, rounds, async (time) => {
     const { pd } = await time('allocPd', () => session.allocPd());
     const mr = await time('regMr', () =>
       session.regMr({ pd, length: 4096, access: { localWrite: true, remoteWrite: true } }),
@@ -114,4 +114,5 @@ export function verbsControlCosts(
     await time('deregMr', () => session.deregMr({ mr: mr.mr }));
     await session.deallocPd({ pd });
   });
+  return costs.mean;
 }

@@ -45,7 +45,11 @@ export interface TransportCounters {
 
 export type WorkloadResult =
   | { kind: 'bandwidth'; points: BandwidthPoint[] }
-  | { kind: 'control'; micros: Record<ControlCall, number> }
+  | {
+      kind: 'control';
+      micros: Record<ControlCall, number>;
+      medianMicros: Record<ControlCall, number>;
+    }
   | { kind: 'write-rate'; rate: WriteRate }
   | { kind: 'stream'; bytes: number; seconds: number }
   | { kind: 'hold'; holdings: Holdings }
@@ -67,8 +71,10 @@ export async function runWorkload(
         points.push(await writeBandwidth(device, request.target, size, request.budget));
       return { kind: 'bandwidth', points };
     }
-    case 'control':
-      return { kind: 'control', micros: await controlCallCosts(device, request.rounds) };
+    case 'control': {
+      const costs = await controlCallCosts(device, request.rounds);
+      return { kind: 'control', micros: costs.mean, medianMicros: costs.median };
+    }
     case 'write-rate':
       return {
         kind: 'write-rate',

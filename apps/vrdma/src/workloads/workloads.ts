@@ -1,6 +1,6 @@
 import type { Handle } from '@vrdma/api-spec';
 import type { GlobalAddress, UnimemSession } from '@vrdma/unimem-api';
-import { meanCallCosts } from './call-costs.js';
+import { type CallCosts, meanCallCosts } from './call-costs.js';
 
 /** A remote buffer exported to the workload: where its writes land. */
 export interface Target {
@@ -210,13 +210,13 @@ export const CONTROL_CALLS = ['open', 'alloc', 'free', 'exportBuffer', 'openChan
 export type ControlCall = (typeof CONTROL_CALLS)[number];
 
 /**
- * Mean microseconds per control call, each timed alone, over `rounds` rounds after a warm-up
- * (see meanCallCosts).
+ * Microseconds per control call (mean and median), each timed alone, over `rounds` rounds
+ * after a warm-up (see meanCallCosts).
  */
 export async function controlCallCosts(
   device: UnimemSession,
   rounds: number,
-): Promise<Record<ControlCall, number>> {
+): Promise<CallCosts<ControlCall>> {
   await device.close();
   const costs = await meanCallCosts(CONTROL_CALLS, rounds, async (time) => {
     await time('open', () => device.open());
