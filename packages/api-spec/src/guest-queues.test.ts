@@ -30,7 +30,7 @@ function fakeQueueLink() {
   const written: Uint8Array[] = [];
   const waiters = new Set<() => void>();
   let sink: (frame: Uint8Array) => void = () => {};
-  const counts = { reaps: 0, awaits: 0 };
+  const counts = { reaps: 0, awaits: 0, wakeAfter: [] as (number | undefined)[] };
   /** How the ring takes a post: at once (as it does with room), or after a wait, or not at all. */
   const ring: { takes: 'at once' | 'later' | Error } = { takes: 'at once' };
   const link: QueueLink = {
@@ -46,9 +46,10 @@ function fakeQueueLink() {
       counts.reaps++;
       for (const frame of written.splice(0)) sink(frame);
     },
-    awaitCompletions: (timeoutMs, signal) =>
+    awaitCompletions: (timeoutMs, signal, wakeAfter) =>
       new Promise<void>((resolve) => {
         counts.awaits++;
+        counts.wakeAfter.push(wakeAfter);
         const done = () => {
           clearTimeout(timer);
           timers.delete(timer);
@@ -267,6 +268,26 @@ describe('reaping on the guest', () => {
     expect(g.counts.awaits).toBe(1);
     g.complete(channel, [0]);
     expect((await waiting).entries).toEqual([{ id: 0, status: 'ok', value: 0 }]);
+  });
+
+  it('wait asks to be woken after half the posts in flight have completed, at least one', async () => {
+    const g = guest();
+    const { channel } = await g.api.open({ depth: 8 });
+    for (let i = 0; i < 7; i++) await g.api.put({ channel, value: i });
+    const first = g.api.wait({ channel, timeoutMs: 600_000 });
+    await nextTurn();
+    g.complete(channel, [0, 1, 2, 3]);
+    expect((await first).entries).toHaveLength(4);
+    // Three still in flight: woken after two. Then one: after one.
+    const second = g.api.wait({ channel, timeoutMs: 600_000 });
+    await nextTurn();
+    g.complete(channel, [4, 5]);
+    await second;
+    const third = g.api.wait({ channel, timeoutMs: 600_000 });
+    await nextTurn();
+    g.complete(channel, [6]);
+    await third;
+    expect(g.counts.wakeAfter).toEqual([4, 2, 1]);
   });
 
   it('wait returns at once what is there, and [] at its timeout', async () => {

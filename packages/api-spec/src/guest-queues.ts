@@ -26,6 +26,15 @@ class LocalQueue {
     return this.entries.length - this.head;
   }
 
+  /**
+   * How many completions a waiter that sleeps asks the host for before it rings: half of the
+   * posts still in flight (at least one), so the guest wakes once per batch and posts its next
+   * batch while the other half keeps the engine busy.
+   */
+  get wakeAfter(): number {
+    return Math.max(1, Math.ceil((this.outstanding - this.ready) / 2));
+  }
+
   add(entries: readonly unknown[]): void {
     for (const entry of entries) this.entries.push(entry);
   }
@@ -173,7 +182,10 @@ export class GuestQueues {
       if (signal?.aborted) throw new VrdmaError('ABORTED', `${fn.name} aborted`);
       const remaining = deadline - performance.now();
       if (queue.dropped || remaining <= 0) return { [field]: [] };
-      await Promise.race([this.link.awaitCompletions(remaining, signal), queue.whenDropped()]);
+      await Promise.race([
+        this.link.awaitCompletions(remaining, signal, queue.wakeAfter),
+        queue.whenDropped(),
+      ]);
       this.link.reap();
       if (queue.ready > 0) return { [field]: queue.take(limit) };
     }

@@ -24,9 +24,14 @@ export interface QueueLink {
   reap(): void;
   /**
    * Resolves once the host has written something new, after `timeoutMs`, or on abort. The link
-   * looks for a short while, then sleeps and says so: only then does the host ring.
+   * looks for a short while, then sleeps and says so: only then does the host ring. `wakeAfter`
+   * (default 1) moderates that ring, as a NIC moderates its interrupts: a link that sleeps asks
+   * the host to ring only once that many more completions are in, so a guest with many posts in
+   * flight costs the host one ring per batch, not one per completion. Pass no more than the
+   * completions sure to come (those of the posts in flight), or the wait lasts until the link's
+   * sleep times out.
    */
-  awaitCompletions(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  awaitCompletions(timeoutMs: number, signal?: AbortSignal, wakeAfter?: number): Promise<void>;
 }
 
 /**

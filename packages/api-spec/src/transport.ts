@@ -39,9 +39,11 @@ export interface ServerTransport {
   /**
    * Present on transports with a completion ring: writes a frame the guest did not ask for
    * (FrameKind.Completion); resolves once it is in the ring. A ring the guest does not drain
-   * holds the promise: the caller waits, it does not pile frames up.
+   * holds the promise: the caller waits, it does not pile frames up. `entries` is how many
+   * completions the frame carries (default 1): a guest that sleeps may ask to be woken only once
+   * enough of them are in (see QueueLink.awaitCompletions).
    */
-  push?(frame: Uint8Array): Promise<void>;
+  push?(frame: Uint8Array, entries?: number): Promise<void>;
   /** With `push`: the largest frame it takes (a ring slot); larger frames are refused. */
   readonly maxPushFrame?: number;
   /**

@@ -17,8 +17,8 @@ export type EngineReaper = (fn: CompiledFunction, args: Record<string, unknown>)
 export interface HostQueuesOptions {
   spec: ApiSpec;
   codec: Codec;
-  /** Writes a completion frame into the guest's ring; resolves once it is there. */
-  push: (frame: Uint8Array) => Promise<void>;
+  /** Writes a completion frame of `entries` completions into the guest's ring; resolves once it is there. */
+  push: (frame: Uint8Array, entries: number) => Promise<void>;
   /** The largest frame `push` takes; a larger completion frame lets the guest go, with why. */
   maxFrame?: number;
   reap: EngineReaper;
@@ -189,7 +189,7 @@ export class HostQueues {
         if (entries.length > 0 && !state.closed && !this.stopped) {
           const frame = this.frameOf(queue, handle, entries);
           if (!frame) return;
-          await this.options.push(frame);
+          await this.options.push(frame, entries.length);
         }
       }
     } catch {

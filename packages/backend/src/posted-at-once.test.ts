@@ -41,7 +41,7 @@ function watched(server: ServerTransport, answers: unknown[]): ServerTransport {
         if (peekFrameKind(frame) === FrameKind.Post) answers.push(answer);
         return answer;
       }),
-    push: (frame) => server.push!(frame),
+    push: (frame, entries) => server.push!(frame, entries),
     whileBusy: (busy) => server.whileBusy?.(busy),
     onDisconnect: (listener) => server.onDisconnect(listener),
     close: () => server.close(),

@@ -9,6 +9,8 @@ import { checkRingShape, initRing, type RingShape, ringBytes } from './ring.js';
  *   Int32 words of the header (64 bytes):
  *   0 host sleeps   1 guest sleeps   2 host blocked on a full reply ring
  *   3 guest blocked on a full request ring   4 magic   5 slot count   6 slot size
+ *   7 completion entries the host has pushed (u32, wrapping; only the host writes it)
+ *   8 the count of word 7 at which a sleeping guest wants its ring (only the guest writes it)
  */
 export const CHANNEL_HEADER_SIZE = 64;
 export const Word = {
@@ -19,6 +21,8 @@ export const Word = {
   Magic: 4,
   SlotCount: 5,
   SlotSize: 6,
+  EntriesPushed: 7,
+  GuestWakeAt: 8,
 } as const;
 const MAGIC = 0x7652_4d31; // "vRM1"
 
@@ -49,6 +53,8 @@ export function initChannel(memory: ArrayBufferLike, shape: RingShape, startInde
   initRing(memory, replyRingOffset(shape), startIndex);
   Atomics.store(words, Word.SlotCount, shape.slotCount);
   Atomics.store(words, Word.SlotSize, shape.slotSize);
+  Atomics.store(words, Word.EntriesPushed, 0);
+  Atomics.store(words, Word.GuestWakeAt, 0);
   Atomics.store(words, Word.Magic, MAGIC);
 }
 

@@ -31,6 +31,8 @@ interface Queued {
 }
 
 interface CompletionWaiter {
+  /** Completions after which a sleeping guest wants the host to ring (see QueueLink). */
+  wakeAfter: number;
   resolve(): void;
   reject(error: VrdmaError): void;
 }
@@ -72,6 +74,7 @@ export class GuestEndpoint implements ClientTransport {
         active: () =>
           !this.disconnect.fired &&
           (this.pending.size > 0 || this.queue.length > 0 || this.completionWaiters.size > 0),
+        beforeSleep: () => this.askForRing(),
         failed: (error) => this.fail(error),
       },
       this.doorbell,
@@ -155,8 +158,23 @@ export class GuestEndpoint implements ClientTransport {
         this.fail(VrdmaError.from(error, 'TRANSPORT'));
       }
     },
-    awaitCompletions: (timeoutMs, signal) => this.awaitCompletions(timeoutMs, signal),
+    awaitCompletions: (timeoutMs, signal, wakeAfter) =>
+      this.awaitCompletions(timeoutMs, signal, wakeAfter),
   };
+
+  /**
+   * Before it sleeps: tells the host after how many more completion entries to ring, the
+   * fewest any waiter asked for (1 with none). Stored before the sleep is announced, and the
+   * ring is looked at once more after it (Doorbell.sleep), so no completion goes unseen: one
+   * pushed in between is found by that look.
+   */
+  private askForRing(): void {
+    let wakeAfter = Number.POSITIVE_INFINITY;
+    for (const waiter of this.completionWaiters) wakeAfter = Math.min(wakeAfter, waiter.wakeAfter);
+    if (!Number.isFinite(wakeAfter)) wakeAfter = 1;
+    const pushed = Atomics.load(this.words, Word.EntriesPushed);
+    Atomics.store(this.words, Word.GuestWakeAt, (pushed + wakeAfter) | 0);
+  }
 
   private post(request: Uint8Array): Promise<void> | undefined {
     const failure = this.disconnect.fired;
@@ -187,7 +205,7 @@ export class GuestEndpoint implements ClientTransport {
     });
   }
 
-  private awaitCompletions(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  private awaitCompletions(timeoutMs: number, signal?: AbortSignal, wakeAfter = 1): Promise<void> {
     const failure = this.disconnect.fired;
     if (failure) return Promise.reject(failure);
     return new Promise<void>((resolve, reject) => {
@@ -197,6 +215,8 @@ export class GuestEndpoint implements ClientTransport {
         this.completionWaiters.delete(waiter);
       };
       const waiter: CompletionWaiter = {
+        // At least one, and never so many that the count could wrap past the host's.
+        wakeAfter: Math.min(Math.max(1, Math.floor(wakeAfter) || 1), 1 << 20),
         resolve: () => {
           done();
           resolve();

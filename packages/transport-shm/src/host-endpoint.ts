@@ -16,6 +16,7 @@ const MAX_REQUESTS_PER_STEP = 256;
 
 interface Pushed {
   frame: Uint8Array;
+  entries: number;
   resolve(): void;
 }
 
@@ -43,6 +44,8 @@ export class HostEndpoint implements ServerTransport {
   private handler: FrameHandler | undefined;
   private readonly disconnect = new DisconnectSignal();
   private served = 0;
+  /** Completion entries pushed so far (u32, wrapping), published in Word.EntriesPushed. */
+  private entriesPushed = 0;
   private teardown: (() => void) | undefined;
 
   readonly metrics: TransportMetrics;
@@ -112,8 +115,13 @@ export class HostEndpoint implements ServerTransport {
     return this.producer.maxFrame;
   }
 
-  /** Writes a completion frame into the guest's ring; resolves once it is there. */
-  push(frame: Uint8Array): Promise<void> {
+  /**
+   * Writes a completion frame of `entries` completions into the guest's ring; resolves once it
+   * is there. Rings a sleeping guest only once the entries it asked for are in (its GuestWakeAt
+   * word: interrupt moderation); a guest that scribbles on the word delays only its own wake,
+   * by at most its sleep timeout.
+   */
+  push(frame: Uint8Array, entries = 1): Promise<void> {
     if (this.disconnect.fired) return Promise.resolve();
     if (frame.length > this.producer.maxFrame)
       return Promise.reject(
@@ -122,7 +130,7 @@ export class HostEndpoint implements ServerTransport {
     if (this.backlog.length === 0 && this.pushes.length === 0) {
       try {
         if (this.producer.tryPush(frame)) {
-          this.doorbell.ringIfSleeping();
+          if (this.pushed(entries)) this.doorbell.ringIfSleeping();
           return Promise.resolve();
         }
       } catch (error) {
@@ -131,7 +139,7 @@ export class HostEndpoint implements ServerTransport {
       }
     }
     return new Promise((resolve) => {
-      this.pushes.push({ frame, resolve });
+      this.pushes.push({ frame, entries, resolve });
       Atomics.store(this.words, Word.HostBlocked, 1);
       this.poller.kick();
     });
@@ -247,6 +255,16 @@ export class HostEndpoint implements ServerTransport {
     this.poller.kick();
   }
 
+  /**
+   * Counts `entries` more completions in the ring and publishes the count; true once the count
+   * reached what the guest asked for before it slept (a wrapping comparison).
+   */
+  private pushed(entries: number): boolean {
+    this.entriesPushed = (this.entriesPushed + Math.max(1, entries | 0)) | 0;
+    Atomics.store(this.words, Word.EntriesPushed, this.entriesPushed);
+    return ((this.entriesPushed - Atomics.load(this.words, Word.GuestWakeAt)) | 0) >= 0;
+  }
+
   private flushBacklog(): boolean {
     let pushed = false;
     while (this.backlog.length > 0 && this.producer.tryPush(this.backlog[0]!)) {
@@ -255,7 +273,9 @@ export class HostEndpoint implements ServerTransport {
     }
     while (this.backlog.length === 0 && this.pushes.length > 0) {
       if (!this.producer.tryPush(this.pushes[0]!.frame)) break;
-      this.pushes.shift()!.resolve();
+      const done = this.pushes.shift()!;
+      this.pushed(done.entries);
+      done.resolve();
       pushed = true;
     }
     if (this.backlog.length === 0 && this.pushes.length === 0)

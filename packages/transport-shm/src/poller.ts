@@ -50,6 +50,8 @@ export interface PollTarget {
    * keeps looking, one burst per event-loop turn, instead of sleeping and costing a doorbell.
    */
   busy?(): boolean;
+  /** Called just before the side announces sleep (the guest: says after what it wants a ring). */
+  beforeSleep?(): void;
   /** The ring broke: the loop stops. */
   failed(error: VrdmaError): void;
 }
@@ -204,6 +206,7 @@ export class Poller {
     const { target } = this;
     this.stats.sleeps++;
     this.guard?.endRun();
+    target.beforeSleep?.();
     await this.doorbell.sleep(
       () => target.hasWork() || !target.active(),
       this.options.sleepTimeoutMs,
