@@ -1,4 +1,5 @@
 import { VrdmaError } from '@vrdma/api-spec';
+import { isPending } from './interceptor.js';
 import { Refusal } from './refusal.js';
 
 interface Task {
@@ -241,9 +242,7 @@ export class FairScheduler {
    */
   private startNow<T>(flow: Flow, task: Omit<Task, 'resolve' | 'reject'>): T | Promise<T> {
     this.repayAlone(flow);
-    flow.deficit -= task.cost;
-    this.sinceTurn++;
-    this.bytesSinceTurn += task.cost;
+    this.charge(flow, task.cost);
     let result: unknown;
     try {
       result = task.run();
@@ -251,7 +250,7 @@ export class FairScheduler {
       flow.deficit += task.cost;
       throw error;
     }
-    if (typeof (result as PromiseLike<unknown> | null | undefined)?.then !== 'function') {
+    if (!isPending(result)) {
       this.account(flow, task, false);
       return result as T;
     }
@@ -438,21 +437,25 @@ export class FairScheduler {
    */
   private start(flow: Flow, contended: boolean): undefined | Promise<void> {
     const task = flow.queue.shift()!;
-    flow.deficit -= task.cost;
-    this.sinceTurn++;
-    this.bytesSinceTurn += task.cost;
+    this.charge(flow, task.cost);
     let result: unknown;
     try {
       result = task.run();
     } catch (error) {
       return this.refunded(flow, task, error);
     }
-    if (typeof (result as PromiseLike<unknown> | null | undefined)?.then !== 'function')
-      return this.started(flow, task, contended, result);
+    if (!isPending(result)) return this.started(flow, task, contended, result);
     return Promise.resolve(result).then(
       (value) => this.started(flow, task, contended, value),
       (error: unknown) => this.refunded(flow, task, error),
     );
+  }
+
+  /** A task is about to start: its cost leaves its guest's deficit and counts in the turn. */
+  private charge(flow: Flow, cost: number): void {
+    flow.deficit -= cost;
+    this.sinceTurn++;
+    this.bytesSinceTurn += cost;
   }
 
   private started(flow: Flow, task: Task, contended: boolean, result: unknown): undefined {
