@@ -86,9 +86,9 @@ export interface WriteRate {
 
 /**
  * Writes of `size` bytes per second, `depth` in flight and completions reaped in batches, for
- * about `durationMs` after a warm-up. Every write posted in the window counts, timed to its
- * completion. With small writes this is the cost per operation that bandwidth at large sizes
- * hides; the same code measures a native session and a remoted one.
+ * about `durationMs` after a warm-up half as long. Every write posted in the window counts,
+ * timed to its completion. With small writes this is the cost per operation that bandwidth at
+ * large sizes hides; the same code measures a native session and a remoted one.
  */
 export async function writeRate(
   device: UnimemSession,
@@ -101,7 +101,12 @@ export async function writeRate(
   const buffer = await device.alloc({ size });
   const { channel } = await device.openChannel({ depth: depth * 2 });
   try {
-    await streamWrites(device, channel, buffer.ref, target, depth * 8, depth); // warm-up
+    // Warm-up, half as long as the run (the JIT compiles the write path while it goes).
+    const warm = performance.now() + durationMs / 2;
+    await pipelineWrites(device, channel, buffer.ref, target, depth, {
+      more: () => performance.now() < warm,
+      completed: () => {},
+    });
     let ops = 0;
     const started = performance.now();
     const end = started + durationMs;
